@@ -1,0 +1,146 @@
+"""One typed settings object: defaults < rag.toml < RAG_* environment < CLI flags."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from rag.errors import ConfigError
+
+BUNDLED_EMBED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def default_home() -> Path:
+    """The per-user data directory, used when RAG_HOME is not set."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("ragspace", appauthor=False))
+
+
+def config_file() -> Path:
+    """rag.toml: `RAG_CONFIG` when set, else ./rag.toml."""
+    return Path(os.environ.get("RAG_CONFIG", "rag.toml"))
+
+
+class Settings(BaseSettings):
+    """Everything a user can configure. Each field is also `RAG_<NAME>` and a `rag.toml` key."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_", extra="forbid", validate_default=True, populate_by_name=True
+    )
+
+    home: Path = Field(
+        default_factory=default_home,
+        description="Where the index and its state live (the Chroma database, manifests, uploads).",
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        description="URL of a Chroma server (e.g. http://127.0.0.1:8000); unset = embedded Chroma under `home`.",
+    )
+    collection: str = Field(default="default", description="Name of the collection to use.")
+    embed_model: str = Field(
+        default=BUNDLED_EMBED_MODEL,
+        description="sentence-transformers model: the bundled all-MiniLM-L6-v2, a local path, or a cached model name.",
+    )
+    embed_batch_size: int = Field(default=64, ge=1, le=4096, description="Chunks embedded per batch.")
+    chunk_size: int = Field(
+        default=256,
+        ge=16,
+        description="Maximum chunk length in the embedding model's tokens; capped to the model's limit.",
+    )
+    chunk_overlap: int = Field(default=32, ge=0, description="Tokens shared by neighbouring chunks.")
+    include: list[str] = Field(default_factory=list, description="Glob patterns; when set, only matching files are ingested.")
+    exclude: list[str] = Field(default_factory=list, description="Glob patterns of files to leave out.")
+    max_file_mb: float = Field(default=50.0, gt=0, description="Files larger than this many MB are skipped.")
+    watch_debounce_ms: int = Field(default=800, ge=50, description="Quiet time before --watch re-syncs.")
+
+    # LLM (used by rag/llm; see `rag ask`)
+    llm: str = Field(
+        default="auto",
+        description="LLM backend: `auto` (Ollama when it answers with `ollama_model`, else embedded), "
+        "`ollama[:MODEL]` or `embedded[:PATH.gguf]`.",
+    )
+    ollama_host: str = Field(
+        default="http://127.0.0.1:11434",
+        validation_alias=AliasChoices("RAG_OLLAMA_HOST", "OLLAMA_HOST", "ollama_host"),
+        description="Ollama server URL (also read from OLLAMA_HOST).",
+    )
+    ollama_model: str = Field(default="llama3.2", description="Ollama model used by `auto` and bare `ollama`.")
+    num_ctx: int = Field(
+        default=4096,
+        ge=512,
+        description="Context window in tokens, sent to Ollama explicitly (its small default truncates RAG prompts) "
+        "and used for the embedded model.",
+    )
+    llm_timeout_s: float = Field(default=120.0, gt=0, description="Seconds to wait for the LLM before giving up.")
+    ollama_keep_alive: str = Field(default="10m", description="How long Ollama keeps the model loaded after a request.")
+    llm_threads: int = Field(default=0, ge=0, description="CPU threads for the embedded model (0 = physical cores).")
+    temperature: float = Field(default=0.1, ge=0.0, le=2.0, description="Sampling temperature.")
+    max_answer_tokens: int = Field(default=384, ge=16, description="Room kept for the answer in the context window.")
+
+    @field_validator("collection")
+    @classmethod
+    def _valid_collection(cls, v: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,50}[A-Za-z0-9]", v) or "__" in v:
+            raise ValueError(
+                "use 3-52 letters, digits, '.', '_' or '-', starting and ending with a letter or digit, "
+                "and no '__'"
+            )
+        return v
+
+    @field_validator("home")
+    @classmethod
+    def _expand_home(cls, v: Path) -> Path:
+        return Path(v).expanduser()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Earlier sources win: CLI flags (init) > environment > rag.toml > defaults.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file()))
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def state_path(self) -> Path:
+        return self.home / "state.sqlite3"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings; `overrides` are CLI flags (None means "not given").
+
+    Raises:
+        ConfigError: naming the bad field and where it came from.
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(
+            f"Invalid settings ({problems}). Fix the flag, the RAG_* environment variable "
+            f"or {config_file()} that sets it."
+        ) from None
+    except Exception as exc:  # a malformed rag.toml surfaces as a parse error
+        raise ConfigError(f"Cannot read {config_file()}: {exc}. Fix or remove the file.") from None
