@@ -1,0 +1,111 @@
+"""Sentence-aware chunking measured in the embedding model's own word pieces.
+
+llama-index's SentenceSplitter does the sentence-aware packing with our tokenizer; we then check
+every chunk with the same tokenizer and split any chunk that is still over the model's limit, so
+the model never silently truncates a chunk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Sequence
+
+from rag.types import Chunk
+
+CHUNKER_ID = "sentence-v1"
+
+
+@dataclass(frozen=True)
+class PageText:
+    text: str
+    page: int | None
+
+
+def chunk_id(path: str, file_hash: str, index: int) -> str:
+    """Deterministic: the same file content always gives the same ids."""
+    return hashlib.sha1(f"{path}\0{file_hash}\0{index}".encode()).hexdigest()
+
+
+class Chunker:
+    """Splits page texts into chunks of at most `limit` word pieces, with overlap."""
+
+    def __init__(self, tokenizer, chunk_size: int, chunk_overlap: int, model_limit: int) -> None:
+        self.tokenizer = tokenizer
+        self.limit = min(chunk_size, model_limit)
+        self.overlap = min(chunk_overlap, self.limit // 2)
+        self._splitter = None
+
+    @property
+    def settings(self) -> dict[str, int | str]:
+        return {"chunker": CHUNKER_ID, "chunk_size": self.limit, "chunk_overlap": self.overlap}
+
+    def _count(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    @property
+    def splitter(self):
+        if self._splitter is None:
+            from llama_index.core.node_parser import SentenceSplitter
+
+            self._splitter = SentenceSplitter(
+                chunk_size=self.limit, chunk_overlap=self.overlap, tokenizer=self._count
+            )
+        return self._splitter
+
+    def split_page(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) character spans of the chunks of one page's text."""
+        spans: list[tuple[int, int]] = []
+        cursor = 0
+        for piece in self.splitter.split_text(text):
+            start = text.find(piece, cursor)
+            if start < 0:  # the splitter normalised something; fall back to a whitespace-tolerant search
+                start = _fuzzy_find(text, piece, cursor)
+            end = start + len(piece)
+            spans.append((start, end))
+            cursor = start + 1
+        return spans
+
+    def chunks(self, path: str, file_hash: str, pages: Sequence[PageText]) -> list[Chunk]:
+        """All chunks of one file, ids deterministic in (path, content hash, position)."""
+        raw: list[tuple[PageText, int, int]] = []
+        for page in pages:
+            for start, end in self.split_page(page.text):
+                raw.extend((page, s, e) for s, e in self._enforce_limit(page.text, start, end))
+        texts = [p.text[s:e] for p, s, e in raw]
+        counts = [len(x) for x in self.tokenizer(texts, add_special_tokens=False)["input_ids"]] if texts else []
+        return [
+            Chunk(
+                id=chunk_id(path, file_hash, i),
+                text=text,
+                path=path,
+                index=i,
+                page=page.page,
+                start_char=s,
+                end_char=e,
+                n_tokens=n,
+            )
+            for i, ((page, s, e), text, n) in enumerate(zip(raw, texts, counts))
+            if text.strip()
+        ]
+
+    def _enforce_limit(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
+        """Split [start, end) into pieces of at most `limit` word pieces using token offsets."""
+        enc = self.tokenizer(text[start:end], add_special_tokens=False, return_offsets_mapping=True)
+        offsets = enc["offset_mapping"]
+        if len(offsets) <= self.limit:
+            return [(start, end)]
+        pieces = []
+        for i in range(0, len(offsets), self.limit):
+            window = offsets[i : i + self.limit]
+            s = start + window[0][0]
+            e = start + (offsets[i + self.limit][0] if i + self.limit < len(offsets) else end - start)
+            pieces.append((s, e))
+        return pieces
+
+
+def _fuzzy_find(text: str, piece: str, cursor: int) -> int:
+    head = piece.strip()[:40]
+    pos = text.find(head, cursor)
+    return pos if pos >= 0 else cursor
+

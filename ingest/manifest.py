@@ -1,0 +1,135 @@
+"""The manifest: what is indexed, per collection, so a re-run embeds only what changed.
+
+Crash safety is a write-ahead protocol around Chroma writes:
+  1. mark the file `pending` here (committed) before touching its chunks in Chroma;
+  2. delete all of the file's chunks in Chroma, then add the new ones;
+  3. mark it `done` with its size, mtime, hash and chunk count.
+After a kill at any point, a `pending` row says exactly which file may be half-written; the next
+run deletes that file's chunks and processes it again. Chunk ids are deterministic, so nothing is
+ever duplicated.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    collection_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL DEFAULT 0,
+    mtime_ns INTEGER NOT NULL DEFAULT 0,
+    hash TEXT NOT NULL DEFAULT '',
+    n_chunks INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL,            -- 'done' | 'pending'
+    indexed_at REAL NOT NULL,
+    PRIMARY KEY (collection_id, path)
+);
+CREATE TABLE IF NOT EXISTS roots (
+    collection_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    PRIMARY KEY (collection_id, path)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str
+    size: int
+    mtime_ns: int
+    hash: str
+    n_chunks: int
+    state: str
+    indexed_at: float
+
+
+class Manifest:
+    """Rows of one collection (by Chroma collection id) in the shared state database."""
+
+    def __init__(self, db_path: Path, collection_id: str) -> None:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        self.collection_id = collection_id
+        self.db = sqlite3.connect(str(db_path), timeout=30, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def entries(self) -> dict[str, Entry]:
+        rows = self.db.execute(
+            "SELECT path, size, mtime_ns, hash, n_chunks, state, indexed_at FROM files WHERE collection_id=?",
+            (self.collection_id,),
+        )
+        return {r[0]: Entry(*r) for r in rows}
+
+    def pending(self) -> list[str]:
+        rows = self.db.execute(
+            "SELECT path FROM files WHERE collection_id=? AND state='pending'", (self.collection_id,)
+        )
+        return [r[0] for r in rows]
+
+    def total_chunks(self) -> int:
+        row = self.db.execute(
+            "SELECT COALESCE(SUM(n_chunks), 0) FROM files WHERE collection_id=? AND state='done'",
+            (self.collection_id,),
+        ).fetchone()
+        return int(row[0])
+
+    def mark_pending(self, paths: list[str]) -> None:
+        now = time.time()
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "INSERT INTO files (collection_id, path, state, indexed_at) VALUES (?, ?, 'pending', ?) "
+                "ON CONFLICT (collection_id, path) DO UPDATE SET state='pending'",
+                [(self.collection_id, p, now) for p in paths],
+            )
+
+    def mark_done(self, rows: list[tuple[str, int, int, str, int]]) -> None:
+        """rows: (path, size, mtime_ns, hash, n_chunks)."""
+        now = time.time()
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "INSERT INTO files (collection_id, path, size, mtime_ns, hash, n_chunks, state, indexed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, 'done', ?) ON CONFLICT (collection_id, path) DO UPDATE SET "
+                "size=excluded.size, mtime_ns=excluded.mtime_ns, hash=excluded.hash, "
+                "n_chunks=excluded.n_chunks, state='done', indexed_at=excluded.indexed_at",
+                [(self.collection_id, p, s, m, h, n, now) for p, s, m, h, n in rows],
+            )
+
+    def touch(self, path: str, size: int, mtime_ns: int) -> None:
+        """Record a new mtime for a file whose content did not change."""
+        self.db.execute(
+            "UPDATE files SET size=?, mtime_ns=? WHERE collection_id=? AND path=?",
+            (size, mtime_ns, self.collection_id, path),
+        )
+
+    def forget(self, paths: list[str]) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "DELETE FROM files WHERE collection_id=? AND path=?", [(self.collection_id, p) for p in paths]
+            )
+
+    def add_roots(self, roots: list[str]) -> None:
+        self.db.executemany(
+            "INSERT OR IGNORE INTO roots (collection_id, path) VALUES (?, ?)",
+            [(self.collection_id, r) for r in roots],
+        )
+
+    def roots(self) -> list[str]:
+        rows = self.db.execute("SELECT path FROM roots WHERE collection_id=? ORDER BY path", (self.collection_id,))
+        return [r[0] for r in rows]
+
+    def drop(self) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM files WHERE collection_id=?", (self.collection_id,))
+            self.db.execute("DELETE FROM roots WHERE collection_id=?", (self.collection_id,))

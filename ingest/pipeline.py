@@ -1,0 +1,288 @@
+"""Sync a collection with folders: embed what is new or changed, drop what was removed.
+
+One pass: walk -> (unchanged? skip) -> load -> chunk -> embed in batches -> upsert. Files stream
+through a bounded buffer, so memory stays flat however large the folder is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from ingest.chunking import Chunker, PageText
+from ingest.loaders import LoadError, is_supported, load
+from ingest.manifest import Entry, Manifest
+from ingest.progress import NullProgress, Progress
+from ingest.walk import Found, iter_files
+from rag.embedder import Embedder
+from rag.errors import ConfigError
+from rag.settings import Settings
+from rag.store import Store
+from rag.types import Chunk, FileResult, FileStatus, IngestReport
+
+log = logging.getLogger(__name__)
+
+KEPT = " (the previously indexed version is kept)"
+
+
+def file_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=20).hexdigest()
+
+
+def under(path: str, roots: Iterable[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def make_chunker(settings: Settings, embedder: Embedder) -> Chunker:
+    limit = embedder.max_tokens - embedder.special_tokens
+    return Chunker(embedder.tokenizer, settings.chunk_size, settings.chunk_overlap, limit)
+
+
+def fingerprint(embedder: Embedder, chunker: Chunker) -> dict:
+    """How an index is built; stored with the collection and checked on every open."""
+    return {"embed_model": embedder.model_id, "dim": embedder.dim, "normalized": embedder.normalized, **chunker.settings}
+
+
+@dataclass
+class _InFlight:
+    """A file whose chunks are waiting in the embed buffer."""
+
+    size: int
+    mtime_ns: int
+    hash: str
+    n_chunks: int
+    remaining: int
+    result: FileResult
+
+
+class Sync:
+    """One sync run of a collection against a set of root paths."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, store: Store, progress: Progress | None = None):
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store
+        self.progress = progress or NullProgress()
+        self.chunker = make_chunker(settings, embedder)
+        self.max_bytes = int(settings.max_file_mb * 1024 * 1024)
+        # chunks per embed call: several model batches, so length-sorting inside encode pays off
+        self.flush_at = settings.embed_batch_size * 8
+        self._buffer: list[Chunk] = []
+        self._inflight: dict[str, _InFlight] = {}
+
+    def run(self, paths: list[Path], *, rebuild: bool = False) -> IngestReport:
+        started = time.perf_counter()
+        name = self.settings.collection
+        fp = fingerprint(self.embedder, self.chunker)
+        old_manifest = None
+        if rebuild:
+            old = self.store._get(name)
+            if old is not None:
+                old_manifest = Manifest(self.settings.state_path, str(old.id))
+                paths = paths or [Path(r) for r in old_manifest.roots()]
+            self.col = self.store.begin_rebuild(name, fp)
+        else:
+            self.col = self.store.open(name, fp)
+        roots = self._roots(paths)
+        self.manifest = Manifest(self.settings.state_path, str(self.col.id))
+        self.report = IngestReport(collection=name)
+        try:
+            self._recover()
+            self._sync(roots)
+            self.manifest.add_roots(roots)
+            if rebuild:
+                self.store.finish_rebuild(name)
+                if old_manifest is not None:
+                    old_manifest.drop()
+        finally:
+            self.manifest.close()
+            if old_manifest is not None:
+                old_manifest.close()
+        self.report.totals.seconds = time.perf_counter() - started
+        return self.report
+
+    @staticmethod
+    def _roots(paths: list[Path]) -> list[str]:
+        if not paths:
+            raise ConfigError("No path given - name the folders or files to ingest, e.g. `rag ingest ~/notes`.")
+        missing = [str(p) for p in paths if not os.path.lexists(p)]
+        if missing:
+            raise ConfigError(f"Not found: {', '.join(missing)} - check the path (nothing was changed).")
+        return sorted({os.path.abspath(p) for p in paths})
+
+    # -- recovery ---------------------------------------------------------------------------
+
+    def _recover(self) -> None:
+        """Converge after a crash: redo half-written files, reconcile if counts disagree."""
+        pending = self.manifest.pending()
+        for path in pending:
+            self.col.delete(where={"path": path})
+        self.manifest.forget(pending)
+        if self.col.count() != self.manifest.total_chunks():
+            self._reconcile()
+
+    def _reconcile(self) -> None:
+        counts: dict[tuple[str, str], int] = {}
+        offset, page = 0, 5000
+        while True:
+            got = self.col.get(include=["metadatas"], limit=page, offset=offset)
+            for meta in got["metadatas"]:
+                key = (str(meta.get("path")), str(meta.get("file_hash")))
+                counts[key] = counts.get(key, 0) + 1
+            if len(got["ids"]) < page:
+                break
+            offset += page
+        entries = self.manifest.entries()
+        good = {p for p, e in entries.items() if counts.get((p, e.hash)) == e.n_chunks}
+        stale = {p for p, _ in counts if p not in good} | (set(entries) - good)
+        log.warning("index and manifest disagreed; re-indexing %d file(s)", len(stale))
+        for path in stale:
+            self.col.delete(where={"path": path})
+        self.manifest.forget(sorted(stale))
+
+    # -- the pass ---------------------------------------------------------------------------
+
+    def _sync(self, roots: list[str]) -> None:
+        s = self.settings
+        found: dict[str, Found] = {}
+        for root in roots:
+            for f in iter_files(Path(root), s.include, s.exclude):
+                found.setdefault(str(f.path), f)
+        entries = self.manifest.entries()
+        gone = [p for p in entries if under(p, roots) and p not in found]
+        self.progress.start(len(found) + len(gone))
+        for path, f in found.items():
+            result = self._one(f, entries.get(path))
+            if result is not None:
+                self.report.add(result)
+            self.progress.file_done()
+        for path in gone:
+            self.report.add(self._remove(path, entries[path], "no longer in the folder"))
+            self.progress.file_done()
+        self._flush()
+
+    def _one(self, f: Found, entry: Entry | None) -> FileResult | None:
+        """Handle one file; returns None when the file waits in the embed buffer."""
+        path = str(f.path)
+        if f.problem:
+            return FileResult(path, FileStatus.FAILED, f.problem + (KEPT if entry else ""))
+        st = f.stat
+        if entry and entry.state == "done" and (entry.size, entry.mtime_ns) == (st.st_size, st.st_mtime_ns):
+            return FileResult(path, FileStatus.UNCHANGED, chunks=entry.n_chunks)
+        if not is_supported(f.path):
+            return self._not_indexed(path, entry, FileStatus.SKIPPED, f"unsupported file type '{f.path.suffix or f.path.name}'")
+        if st.st_size > self.max_bytes:
+            reason = (f"too large ({st.st_size / 2**20:.1f} MB > {self.settings.max_file_mb:g} MB); "
+                      "raise `max_file_mb` (--max-file-mb) to include it")
+            return self._not_indexed(path, entry, FileStatus.SKIPPED, reason)
+        try:
+            data = f.path.read_bytes()
+        except OSError as exc:
+            reason = f"unreadable: {exc.strerror or exc}; check the file's permissions"
+            return FileResult(path, FileStatus.FAILED, reason + (KEPT if entry else ""))
+        digest = file_hash(data)
+        if entry and entry.state == "done" and entry.hash == digest:
+            self.manifest.touch(path, st.st_size, st.st_mtime_ns)
+            return FileResult(path, FileStatus.UNCHANGED, chunks=entry.n_chunks)
+        return self._load_and_queue(f, entry, data, digest)
+
+    def _load_and_queue(self, f: Found, entry: Entry | None, data: bytes, digest: str) -> FileResult | None:
+        path = str(f.path)
+        try:
+            pages = load(f.path, data)
+        except LoadError as exc:
+            status = FileStatus.SKIPPED if exc.skipped else FileStatus.FAILED
+            return self._not_indexed(path, entry, status, exc.reason)
+        chunks = self.chunker.chunks(path, digest, [PageText(p.text, p.page) for p in pages])
+        if not chunks:
+            return self._not_indexed(path, entry, FileStatus.SKIPPED, "empty: no text to index")
+        status = FileStatus.UPDATED if entry else FileStatus.INGESTED
+        result = FileResult(path, status, chunks=len(chunks))
+        self.manifest.mark_pending([path])
+        if entry:
+            self.col.delete(where={"path": path})
+            self.report.totals.chunks_deleted += entry.n_chunks
+        self._inflight[path] = _InFlight(f.stat.st_size, f.stat.st_mtime_ns, digest, len(chunks), len(chunks), result)
+        self.report.add(result)
+        self.progress.add_chunks(len(chunks))
+        self._buffer.extend(chunks)
+        if len(self._buffer) >= self.flush_at:
+            self._flush()
+        return None
+
+    def _not_indexed(self, path: str, entry: Entry | None, status: FileStatus, reason: str) -> FileResult:
+        """A file that yields nothing to index: an empty file drops its old chunks, others keep them."""
+        if entry and reason.startswith("empty"):
+            return self._remove(path, entry, "the file is now empty")
+        return FileResult(path, status, reason + (KEPT if entry else ""))
+
+    def _remove(self, path: str, entry: Entry, why: str) -> FileResult:
+        self.manifest.mark_pending([path])
+        self.col.delete(where={"path": path})
+        self.manifest.forget([path])
+        self.report.totals.chunks_deleted += entry.n_chunks
+        return FileResult(path, FileStatus.REMOVED, why, chunks=entry.n_chunks)
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        batch, self._buffer = self._buffer, []
+        vectors = self.embedder.embed([c.text for c in batch])
+        step = self._max_batch()
+        for i in range(0, len(batch), step):
+            part = batch[i : i + step]
+            self.col.upsert(
+                ids=[c.id for c in part],
+                embeddings=vectors[i : i + step],
+                documents=[c.text for c in part],
+                metadatas=[c.metadata(self._inflight[c.path].hash, self._inflight[c.path].n_chunks) for c in part],
+            )
+        self.report.totals.chunks_added += len(batch)
+        self.progress.chunks_done(len(batch))
+        self._complete(batch)
+
+    def _complete(self, batch: list[Chunk]) -> None:
+        done = []
+        for c in batch:
+            job = self._inflight[c.path]
+            job.remaining -= 1
+            if job.remaining == 0:
+                done.append((c.path, job.size, job.mtime_ns, job.hash, job.n_chunks))
+                del self._inflight[c.path]
+        self.manifest.mark_done(done)
+
+    def _max_batch(self) -> int:
+        try:
+            return max(1, int(self.store.client.get_max_batch_size()))
+        except Exception:
+            return 1000
+
+
+def remove_paths(paths: list[Path], settings: Settings, store: Store) -> IngestReport:
+    """Drop files (or whole folders) from the collection's index; the files themselves are untouched."""
+    started = time.perf_counter()
+    col = store.get(settings.collection)
+    manifest = Manifest(settings.state_path, str(col.id))
+    report = IngestReport(collection=settings.collection)
+    try:
+        targets = [os.path.abspath(p) for p in paths]
+        entries = manifest.entries()
+        hits = sorted(p for p in entries if under(p, targets))
+        if not hits:
+            raise ConfigError(f"Nothing indexed under {', '.join(targets)} in collection {settings.collection!r}; "
+                              "see `rag status` for what is indexed.")
+        for path in hits:
+            manifest.mark_pending([path])
+            col.delete(where={"path": path})
+            manifest.forget([path])
+            report.totals.chunks_deleted += entries[path].n_chunks
+            report.add(FileResult(path, FileStatus.REMOVED, "removed on request", chunks=entries[path].n_chunks))
+    finally:
+        manifest.close()
+    report.totals.seconds = time.perf_counter() - started
+    return report
