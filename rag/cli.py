@@ -1,0 +1,137 @@
+"""The `rag` command line: a thin edge over rag/ and ingest/.
+
+Exit codes: 0 success; 1 some files failed to ingest (the rest were ingested); 2 a usage,
+settings, model or store error (nothing was changed).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from rag.errors import RagError
+
+app = typer.Typer(
+    help="ragspace: chat with a folder of documents, locally. Start with `rag ingest FOLDER`.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+CollectionOpt = typer.Option(None, "--collection", "-c", help="Collection name (default: settings `collection`).")
+ChromaOpt = typer.Option(None, "--chroma-url", help="Chroma server URL (default: embedded store under RAG_HOME).")
+JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
+
+
+def _settings(**flags):
+    from rag.settings import load_settings
+
+    return load_settings(**flags)
+
+
+@app.command()
+def ingest(
+    paths: List[Path] = typer.Argument(None, help="Files or folders to index (default with --rebuild: the ones indexed before)."),
+    collection: Optional[str] = CollectionOpt,
+    chroma_url: Optional[str] = ChromaOpt,
+    as_json: bool = JsonOpt,
+    rebuild: bool = typer.Option(False, "--rebuild", help="Re-embed everything into a new collection, swapped in when complete."),
+    watch: bool = typer.Option(False, "--watch", help="Keep syncing as files change (Ctrl-C to stop)."),
+    include: Optional[List[str]] = typer.Option(None, "--include", help="Only files matching this glob (repeatable)."),
+    exclude: Optional[List[str]] = typer.Option(None, "--exclude", help="Leave out files matching this glob (repeatable)."),
+    chunk_size: Optional[int] = typer.Option(None, "--chunk-size", help="Max tokens per chunk."),
+    chunk_overlap: Optional[int] = typer.Option(None, "--chunk-overlap", help="Tokens of overlap."),
+    embed_model: Optional[str] = typer.Option(None, "--embed-model", help="sentence-transformers model name or path."),
+    max_file_mb: Optional[float] = typer.Option(None, "--max-file-mb", help="Skip files larger than this."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="List unchanged files too."),
+) -> None:
+    """Index files and folders; re-runs embed only what changed and drop what was deleted."""
+    from ingest.pipeline import Sync
+    from ingest.progress import NullProgress, RichProgress
+    from rag.app import build_embedder, build_store
+    from rag.report import print_report
+
+    s = _settings(
+        collection=collection, chroma_url=chroma_url, include=include or None, exclude=exclude or None,
+        chunk_size=chunk_size, chunk_overlap=chunk_overlap, embed_model=embed_model, max_file_mb=max_file_mb,
+    )
+    embedder, store = build_embedder(s), build_store(s)
+    paths = list(paths or [])
+
+    def run_once(rebuild_now: bool = False):
+        progress = RichProgress() if (sys.stderr.isatty() and not as_json) else NullProgress()
+        try:
+            return Sync(s, embedder, store, progress).run(paths, rebuild=rebuild_now)
+        finally:
+            progress.close()
+
+    def show(report) -> None:
+        if as_json:
+            print(json.dumps(report.to_dict()), flush=True)
+        else:
+            print_report(report, verbose=verbose)
+
+    if watch:
+        from ingest.watch import watch as watch_loop
+
+        first = run_once(rebuild)
+        show(first)
+        watch_loop(paths or [Path(".")], run_once, show, debounce_ms=s.watch_debounce_ms, initial=False)
+        return
+    report = run_once(rebuild)
+    show(report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def status(collection: Optional[str] = CollectionOpt, chroma_url: Optional[str] = ChromaOpt, as_json: bool = JsonOpt) -> None:
+    """Collections, their chunk and file counts, and how each was built."""
+    from rag.app import build_store, collection_status
+    from rag.report import print_status
+
+    s = _settings(chroma_url=chroma_url)
+    rows = collection_status(s, build_store(s), only=collection)
+    if as_json:
+        print(json.dumps({"store": s.chroma_url or str(s.chroma_path), "collections": rows}))
+    else:
+        print_status(s, rows)
+
+
+@app.command()
+def remove(
+    paths: List[Path] = typer.Argument(..., help="Indexed files or folders to drop from the index (files are not deleted)."),
+    collection: Optional[str] = CollectionOpt,
+    chroma_url: Optional[str] = ChromaOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Drop a file or folder from the index."""
+    from ingest.pipeline import remove_paths
+    from rag.app import build_store
+    from rag.report import print_report
+
+    s = _settings(collection=collection, chroma_url=chroma_url)
+    report = remove_paths(paths, s, build_store(s))
+    if as_json:
+        print(json.dumps(report.to_dict()))
+    else:
+        print_report(report, verbose=True)
+
+
+def main() -> None:
+    """Entry point: runs the app and turns our domain errors into a message and an exit code."""
+    try:
+        app()
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
