@@ -86,3 +86,70 @@ class IngestReport:
             ],
             "totals": {**asdict(self.totals), "seconds": round(self.totals.seconds, 3)},
         }
+
+
+@dataclass
+class Source:
+    """A retrieved chunk, numbered as the answer cites it ([n])."""
+
+    n: int  # 1-based rank, the number used in citations
+    id: str
+    path: str
+    page: int | None
+    text: str
+    score: float  # cosine similarity to the query (dense), in [-1, 1]
+    start_char: int = 0
+    end_char: int = 0
+    chunk_index: int = 0
+    fused_score: float | None = None  # reciprocal-rank-fusion score when hybrid search ranked it
+    bm25_score: float | None = None
+
+    def to_dict(self) -> dict:
+        return {"n": self.n, "path": self.path, "page": self.page, "score": round(self.score, 4), "text": self.text}
+
+
+@dataclass
+class Unsupported:
+    """An answer sentence the citation check could not ground in the sources."""
+
+    sentence: str
+    cited: list[int]
+    reason: str
+    support: float  # best support score found, 0..1
+
+
+@dataclass
+class Timings:
+    retrieve_s: float = 0.0
+    first_token_s: float | None = None
+    total_s: float = 0.0
+
+
+@dataclass
+class Answer:
+    """The result of a question: text, where it came from, and how far to trust it."""
+
+    text: str
+    sources: list[Source]
+    unsupported: list[Unsupported] = field(default_factory=list)
+    invalid_citations: list[int] = field(default_factory=list)
+    abstained: bool = False
+    rewritten_query: str | None = None
+    backend: str | None = None
+    model: str | None = None
+    context_cut: bool = False
+    timings: Timings = field(default_factory=Timings)
+
+    def to_dict(self) -> dict:
+        return {
+            "answer": self.text,
+            "abstained": self.abstained,
+            "sources": [s.to_dict() for s in self.sources],
+            "unsupported": [asdict(u) for u in self.unsupported],
+            "invalid_citations": self.invalid_citations,
+            "rewritten_query": self.rewritten_query,
+            "backend": self.backend,
+            "model": self.model,
+            "context_cut": self.context_cut,
+            "timings": {k: (round(v, 4) if v is not None else None) for k, v in asdict(self.timings).items()},
+        }
