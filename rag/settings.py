@@ -63,6 +63,19 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(default=50.0, gt=0, description="Files larger than this many MB are skipped.")
     watch_debounce_ms: int = Field(default=800, ge=50, description="Quiet time before --watch re-syncs.")
 
+    # Retrieval (rag/retriever.py)
+    top_k: int = Field(default=5, ge=1, le=100, description="Sources retrieved per question.")
+    hybrid: bool = Field(default=False, description="Fuse BM25 keyword search with dense search (reciprocal rank fusion).")
+    relevance_threshold: float = Field(
+        default=0.3,
+        ge=-1.0,
+        le=1.0,
+        description="Minimum cosine similarity for a source to count; with none above it the answer abstains.",
+    )
+    mmr: bool = Field(default=False, description="Diversify sources with maximal marginal relevance.")
+    mmr_lambda: float = Field(default=0.5, ge=0.0, le=1.0, description="MMR trade-off: 1 = relevance only, 0 = diversity only.")
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
+
     # LLM (used by rag/llm; see `rag ask`)
     llm: str = Field(
         default="auto",
