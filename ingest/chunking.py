@@ -41,7 +41,7 @@ class Chunker:
         return {"chunker": CHUNKER_ID, "chunk_size": self.limit, "chunk_overlap": self.overlap}
 
     def _count(self, text: str) -> list[int]:
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
 
     @property
     def splitter(self):
@@ -73,7 +73,7 @@ class Chunker:
             for start, end in self.split_page(page.text):
                 raw.extend((page, s, e) for s, e in self._enforce_limit(page.text, start, end))
         texts = [p.text[s:e] for p, s, e in raw]
-        counts = [len(x) for x in self.tokenizer(texts, add_special_tokens=False)["input_ids"]] if texts else []
+        counts = [len(x) for x in self.tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]] if texts else []
         return [
             Chunk(
                 id=chunk_id(path, file_hash, i),
@@ -91,7 +91,7 @@ class Chunker:
 
     def _enforce_limit(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
         """Split [start, end) into pieces of at most `limit` word pieces using token offsets."""
-        enc = self.tokenizer(text[start:end], add_special_tokens=False, return_offsets_mapping=True)
+        enc = self.tokenizer(text[start:end], add_special_tokens=False, return_offsets_mapping=True, verbose=False)
         offsets = enc["offset_mapping"]
         if len(offsets) <= self.limit:
             return [(start, end)]

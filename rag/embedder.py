@@ -72,7 +72,9 @@ class Embedder:
     @cached_property
     def model(self):
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # a weights-loading bar on every start is noise in our reports
         try:
             # local_files_only: a name that is not already on disk must fail, never download.
             return SentenceTransformer(self._location, device="cpu", local_files_only=True)
@@ -106,7 +108,7 @@ class Embedder:
         """Word pieces per text, without special tokens."""
         if not texts:
             return []
-        ids = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        ids = self.tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
         return [len(x) for x in ids]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
