@@ -251,6 +251,8 @@ class EmbeddedBackend(LLMBackend):
                     stream=True,
                     temperature=self.temperature if temperature is None else temperature,
                     max_tokens=self.max_tokens if max_tokens is None else max_tokens,
+                    # small models loop on a phrase without it; 1.15 keeps answers close to the sources
+                    repeat_penalty=1.15,
                 )
                 for chunk in chunks:
                     piece = chunk["choices"][0]["delta"].get("content")
