@@ -6,6 +6,8 @@ STAMP   = $(VENV)/.installed
 
 .PHONY: install test run bench clean
 
+QUESTION ?= How do I add my own folder?
+
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -18,6 +20,11 @@ install: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# The built-in sample documents (ragspace's own guide, FAQ and architecture notes), then a first question.
+run: $(STAMP)
+	$(VENV)/bin/rag ingest samples --collection samples
+	$(VENV)/bin/rag ask "$(QUESTION)" --collection samples
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'

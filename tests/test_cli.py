@@ -26,7 +26,7 @@ def rag(*args: str, env: dict | None = None, drop_root_powers: bool = False) -> 
 
 def test_help_is_instant_because_nothing_heavy_is_imported():
     code = (
-        "import sys, rag.cli, rag, ingest, rag.settings;"
+        "import sys, rag.cli, rag, ingest, ui, eval, rag.settings, rag.llm;"
         "heavy = [m for m in ('torch', 'chromadb', 'sentence_transformers', 'llama_cpp', 'gradio', 'transformers')"
         " if m in sys.modules]; print(heavy)"
     )
