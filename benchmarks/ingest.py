@@ -120,13 +120,17 @@ def bench_rerun(tmp: Path, n_files: int) -> dict:
 
 
 def peak_rss_mb(folder: Path, home: Path) -> float:
-    """Peak RSS of a separate `rag ingest` process over `folder`."""
+    """Peak RSS (VmHWM) of a separate ingest process over `folder`.
+
+    VmHWM, not getrusage: Linux carries ru_maxrss across fork/exec, so a child would report
+    this (larger) process's peak.
+    """
     code = (
-        "import resource, sys; from pathlib import Path; from ingest.pipeline import Sync; "
+        "from pathlib import Path; from ingest.pipeline import Sync; "
         "from rag.embedder import Embedder; from rag.settings import Settings; from rag.store import Store; "
         f"s = Settings(home=Path({str(home)!r}), collection='bench'); "
         f"Sync(s, Embedder(), Store(s)).run([Path({str(folder)!r})]); "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+        "print([int(l.split()[1]) / 1024 for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
