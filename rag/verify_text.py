@@ -206,6 +206,7 @@ class Term:
 
 def _stem(word: str) -> str:
     # a light suffix stripper; TermIndex's prefix matching absorbs what it misses
+    word = re.sub(r"tre(s?)$", r"ter\1", word)  # British spelling: kilometres = kilometers, centre = center
     for suf in _SUFFIXES:
         if word.endswith(suf) and len(word) - len(suf) >= 3:
             base = word[: -len(suf)]
@@ -243,6 +244,7 @@ def terms(text: str, source: bool = False) -> list[Term]:
     """Content terms of a text in order, duplicates kept; `source` also indexes id parts."""
     out: list[Term] = []
     text = CITE_RE.sub(" ", text)
+    text = re.sub(r"(?<=\d)(?=[A-Za-z]{4,}\b)", " ", text)  # 22kilometers -> 22 kilometers
     for m in _TOKEN.finditer(text):
         tok = re.sub(r"['’]s$", "", m.group().strip(".:/'’-"))
         unit = _WITH_UNIT.fullmatch(tok)

@@ -163,6 +163,12 @@ def test_numbers_as_words_units_and_ranges_match_digits(embedder):
     assert [s.status for s in result.per_sentence] == ["supported"] * 3
 
 
+def test_glued_units_and_british_spelling_match(embedder):
+    # what SmolLM2 really wrote for "How tall is Olympus Mons?" against "about 22 kilometres"
+    result = check_answer("Olympus Mons rises about 22kilometers above the plains.", sources(OLYMPUS), embedder)
+    assert result.unsupported == []
+
+
 def test_invented_fact_on_the_same_topic_is_flagged(embedder):
     answer = "Mars has a strong magnetic field that shields it from radiation [1]."
     result = check_answer(answer, sources(MARS, OLYMPUS), embedder)
