@@ -21,8 +21,9 @@ from ingest.progress import NullProgress, Progress
 from ingest.walk import Found, iter_files
 from rag.embedder import Embedder
 from rag.errors import ConfigError
+from rag.lexical import LexicalIndex
 from rag.settings import Settings
-from rag.store import Store
+from rag.store import REBUILD_SUFFIX, Store
 from rag.types import Chunk, FileResult, FileStatus, IngestReport
 
 log = logging.getLogger(__name__)
@@ -79,17 +80,20 @@ class Sync:
         started = time.perf_counter()
         name = self.settings.collection
         fp = fingerprint(self.embedder, self.chunker)
-        old_manifest = None
+        old_manifest = old = None
         if rebuild:
             old = self.store._get(name)
             if old is not None:
                 old_manifest = Manifest(self.settings.state_path, str(old.id))
                 paths = paths or [Path(r) for r in old_manifest.roots()]
+            self._drop_lexical(self.store._get(name + REBUILD_SUFFIX))  # a leftover side collection's
             self.col = self.store.begin_rebuild(name, fp)
         else:
             self.col = self.store.open(name, fp)
         roots = self._roots(paths)
         self.manifest = Manifest(self.settings.state_path, str(self.col.id))
+        # keyed by collection id: the rebuild swap renames the side collection but keeps its id
+        self.lexical = LexicalIndex(self.settings.lexical_path, str(self.col.id))
         self.report = IngestReport(collection=name)
         try:
             self._recover()
@@ -99,8 +103,10 @@ class Sync:
                 self.store.finish_rebuild(name)
                 if old_manifest is not None:
                     old_manifest.drop()
+                    self._drop_lexical(old)
         finally:
             self.manifest.close()
+            self.lexical.close()
             if old_manifest is not None:
                 old_manifest.close()
         self.report.totals.seconds = time.perf_counter() - started
@@ -115,16 +121,33 @@ class Sync:
             raise ConfigError(f"Not found: {', '.join(missing)} - check the path (nothing was changed).")
         return sorted({os.path.abspath(p) for p in paths})
 
+    def _drop_lexical(self, col) -> None:
+        if col is not None:
+            with LexicalIndex(self.settings.lexical_path, str(col.id)) as lex:
+                lex.drop()
+
+    def _delete_file(self, path: str) -> None:
+        """Delete a file's chunks from Chroma and the keyword index (the manifest marks it pending first)."""
+        self.col.delete(where={"path": path})
+        self.lexical.delete_path(path)
+
     # -- recovery ---------------------------------------------------------------------------
 
     def _recover(self) -> None:
-        """Converge after a crash: redo half-written files, reconcile if counts disagree."""
+        """Converge after a crash: redo half-written files, reconcile if counts disagree.
+
+        The keyword index is rebuilt from Chroma when its count differs: after a crash between the
+        two writes, or for a collection built before the keyword index existed.
+        """
         pending = self.manifest.pending()
         for path in pending:
-            self.col.delete(where={"path": path})
+            self._delete_file(path)
         self.manifest.forget(pending)
         if self.col.count() != self.manifest.total_chunks():
             self._reconcile()
+        if self.lexical.count() != self.col.count():
+            log.info("rebuilding the keyword index of %s", self.settings.collection)
+            self.lexical.rebuild(self.col)
 
     def _reconcile(self) -> None:
         counts: dict[tuple[str, str], int] = {}
@@ -142,7 +165,7 @@ class Sync:
         stale = {p for p, _ in counts if p not in good} | (set(entries) - good)
         log.warning("index and manifest disagreed; re-indexing %d file(s)", len(stale))
         for path in stale:
-            self.col.delete(where={"path": path})
+            self._delete_file(path)
         self.manifest.forget(sorted(stale))
 
     # -- the pass ---------------------------------------------------------------------------
@@ -205,7 +228,7 @@ class Sync:
         result = FileResult(path, status, chunks=len(chunks))
         self.manifest.mark_pending([path])
         if entry:
-            self.col.delete(where={"path": path})
+            self._delete_file(path)
             self.report.totals.chunks_deleted += entry.n_chunks
         self._inflight[path] = _InFlight(f.stat.st_size, f.stat.st_mtime_ns, digest, len(chunks), len(chunks), result)
         self.report.add(result)
@@ -223,7 +246,7 @@ class Sync:
 
     def _remove(self, path: str, entry: Entry, why: str) -> FileResult:
         self.manifest.mark_pending([path])
-        self.col.delete(where={"path": path})
+        self._delete_file(path)
         self.manifest.forget([path])
         self.report.totals.chunks_deleted += entry.n_chunks
         return FileResult(path, FileStatus.REMOVED, why, chunks=entry.n_chunks)
@@ -242,6 +265,8 @@ class Sync:
                 documents=[c.text for c in part],
                 metadatas=[c.metadata(self._inflight[c.path].hash, self._inflight[c.path].n_chunks) for c in part],
             )
+        # before the manifest's `done`: a crash in between leaves the file pending, so both are redone
+        self.lexical.add((c.id, c.path, c.text) for c in batch)
         self.report.totals.chunks_added += len(batch)
         self.progress.chunks_done(len(batch))
         self._complete(batch)
@@ -268,6 +293,7 @@ def remove_paths(paths: list[Path], settings: Settings, store: Store) -> IngestR
     started = time.perf_counter()
     col = store.get(settings.collection)
     manifest = Manifest(settings.state_path, str(col.id))
+    lexical = LexicalIndex(settings.lexical_path, str(col.id))
     report = IngestReport(collection=settings.collection)
     try:
         targets = [os.path.abspath(p) for p in paths]
@@ -279,10 +305,12 @@ def remove_paths(paths: list[Path], settings: Settings, store: Store) -> IngestR
         for path in hits:
             manifest.mark_pending([path])
             col.delete(where={"path": path})
+            lexical.delete_path(path)
             manifest.forget([path])
             report.totals.chunks_deleted += entries[path].n_chunks
             report.add(FileResult(path, FileStatus.REMOVED, "removed on request", chunks=entries[path].n_chunks))
     finally:
         manifest.close()
+        lexical.close()
     report.totals.seconds = time.perf_counter() - started
     return report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     llm_threads: int = Field(default=0, ge=0, description="CPU threads for the embedded model (0 = physical cores).")
     temperature: float = Field(default=0.1, ge=0.0, le=2.0, description="Sampling temperature.")
     max_answer_tokens: int = Field(default=384, ge=16, description="Room kept for the answer in the context window.")
+    condense: Literal["auto", "llm", "heuristic"] = Field(
+        default="auto",
+        description="How follow-ups become standalone search queries: `llm` asks the model, `heuristic` adds the "
+        "previous question's key words, `auto` uses the LLM except for the tiny embedded default.",
+    )
 
     @field_validator("collection")
     @classmethod
@@ -136,6 +141,10 @@ class Settings(BaseSettings):
     @property
     def state_path(self) -> Path:
         return self.home / "state.sqlite3"
+
+    @property
+    def lexical_path(self) -> Path:
+        return self.home / "lexical.sqlite3"
 
 
 def load_settings(**overrides: Any) -> Settings:

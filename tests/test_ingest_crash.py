@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from rag.lexical import LexicalIndex
 from rag.settings import Settings
+from rag.store import Store
 from tests.helpers import stored
 
 pytestmark = pytest.mark.slow
@@ -76,7 +78,10 @@ def test_sigkill_mid_ingest_converges_to_the_exact_chunk_set(tmp_path, embedder)
     report = json.loads(final.stdout)
     assert report["totals"]["failed"] == 0
 
-    killed = stored(Settings(home=tmp_path / "killed", collection="crash", embed_batch_size=4))
+    killed_settings = Settings(home=tmp_path / "killed", collection="crash", embed_batch_size=4)
+    killed = stored(killed_settings)
+    with LexicalIndex(killed_settings.lexical_path, str(Store(killed_settings).get("crash").id)) as lex:
+        assert lex.ids() == killed.keys()  # the keyword index converged too
     clean_settings = Settings(home=tmp_path / "clean", collection="crash", embed_batch_size=4)
     from tests.helpers import sync
 
