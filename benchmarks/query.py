@@ -1,0 +1,231 @@
+"""Query latency benchmark: dense and hybrid retrieval at 10k and 100k chunks.
+
+How the collections are built (shortcuts, said plainly):
+  * Real chunks: SciFact abstracts (../shared/datasets/scifact/corpus.jsonl, read in place), cut
+    by our chunker and embedded once with the bundled model.
+  * Larger sizes: the real chunks plus perturbed copies of their vectors (Gaussian noise, then
+    re-normalised; cosine to the original ~0.93) carrying the same texts, so BM25 sees realistic
+    text and term statistics. Embedding 100k chunks on 2 cores would take far too long.
+  * Chunks are written straight into a Chroma collection and the keyword index through the same
+    Store and LexicalIndex classes ingestion uses, bypassing file loading.
+  * Queries: SciFact queries (queries.jsonl), embedded beforehand so retrieval timings exclude the
+    query embedding, which is timed on its own line.
+
+Targets at 100k chunks (p50, query embedding excluded): dense <= 30 ms, hybrid <= 80 ms.
+Everything lives in a temp dir per run unless --workdir keeps it (and reuses what it holds).
+
+    .venv/bin/python benchmarks/query.py [--queries 200] [--sizes 10000,100000] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+SCIFACT = REPO.parent / "shared" / "datasets" / "scifact"
+TARGETS_MS = {"dense": 30.0, "hybrid": 80.0}
+NOISE = 0.02  # per-component sigma of the perturbed copies
+
+
+@dataclass
+class Row:
+    name: str
+    chunks: int
+    times_s: list[float]
+    target_ms: float | None = None
+
+    def cells(self) -> str:
+        ms = sorted(t * 1000 for t in self.times_s)
+        p50, p95 = statistics.median(ms), ms[min(len(ms) - 1, int(0.95 * len(ms)))]
+        ratio = f"{p50 / self.target_ms:5.2f}  (target {self.target_ms:g} ms)" if self.target_ms else "    -"
+        return f"{self.name:<28} {self.chunks:>7} {p50:8.1f} {p95:8.1f}   {ratio}"
+
+
+def load_real_chunks(limit_docs: int | None = None) -> list[tuple[str, str, str]]:
+    """(chunk id, path, text) of the SciFact corpus cut by our chunker."""
+    from ingest.chunking import PageText
+    from ingest.pipeline import file_hash, make_chunker
+    from rag.app import build_embedder
+    from rag.settings import Settings
+
+    chunker = make_chunker(Settings(), build_embedder(Settings()))
+    out = []
+    with open(SCIFACT / "corpus.jsonl") as fh:
+        for n, line in enumerate(fh):
+            if limit_docs is not None and n >= limit_docs:
+                break
+            doc = json.loads(line)
+            text, path = f"{doc['title']}\n\n{doc['text']}", f"/bench/scifact/{doc['_id']}.txt"
+            for c in chunker.chunks(path, file_hash(text.encode()), [PageText(text, None)]):
+                out.append((c.id, c.path, c.text))
+    return out
+
+
+def embed_real(chunks, workdir: Path, embedder):
+    """Vectors of the real chunks, cached in workdir."""
+    import numpy as np
+
+    cache = workdir / f"vectors-{len(chunks)}.npy"
+    if cache.exists():
+        return np.load(cache)
+    t = time.perf_counter()
+    vectors = embedder.embed([c[2] for c in chunks])
+    print(f"embedded {len(chunks)} real chunks in {time.perf_counter() - t:.0f} s")
+    np.save(cache, vectors)
+    return vectors
+
+
+def synthetic(chunks, vectors, start: int, stop: int):
+    """Rows start..stop of the grown corpus: real rows first, then perturbed copies of them."""
+    import numpy as np
+
+    n = len(chunks)
+    rng = np.random.default_rng(start)
+    rows, vecs = [], []
+    for i in range(start, stop):
+        cid, path, text = chunks[i % n]
+        copy = i // n
+        if copy == 0:
+            rows.append((cid, path, text))
+            vecs.append(vectors[i % n])
+            continue
+        v = vectors[i % n] + rng.normal(0.0, NOISE, vectors.shape[1]).astype(np.float32)
+        rows.append((f"{cid}-c{copy}", path.replace("/scifact/", f"/copy{copy}/"), text))
+        vecs.append(v / np.linalg.norm(v))
+    return rows, np.asarray(vecs, dtype=np.float32)
+
+
+def grow(settings, embedder, chunks, vectors, size: int) -> float:
+    """Bring the collection up to `size` chunks; returns seconds spent writing."""
+    from ingest.pipeline import fingerprint, make_chunker
+    from rag.lexical import LexicalIndex
+    from rag.store import Store
+
+    store = Store(settings)
+    col = store.open(settings.collection, fingerprint(embedder, make_chunker(settings, embedder)))
+    have, step = col.count(), 5000
+    t = time.perf_counter()
+    with LexicalIndex(settings.lexical_path, str(col.id)) as lex:
+        for start in range(have, size, step):
+            rows, vecs = synthetic(chunks, vectors, start, min(size, start + step))
+            col.add(ids=[r[0] for r in rows], embeddings=vecs, documents=[r[2] for r in rows],
+                    metadatas=[{"path": r[1], "chunk_index": 0, "page": 0, "start_char": 0,
+                                "end_char": len(r[2])} for r in rows])
+            lex.add(rows)
+        assert col.count() == lex.count() == size, (col.count(), lex.count(), size)
+    return time.perf_counter() - t
+
+
+def load_queries(n: int) -> list[str]:
+    with open(SCIFACT / "queries.jsonl") as fh:
+        return [json.loads(line)["text"] for _, line in zip(range(n), fh)]
+
+
+def time_each(fn: Callable[[int], object], n: int) -> list[float]:
+    fn(0)  # warm-up: the first query loads the HNSW index into memory
+    times = []
+    for i in range(n):
+        t = time.perf_counter()
+        fn(i)
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def bench_size(retriever, queries, qvecs, size: int) -> list[Row]:
+    from rag.retriever import NO_THRESHOLD
+
+    def run(**opts) -> Callable[[int], object]:
+        return lambda i: retriever.search_vector(queries[i], qvecs[i], top_k=5, threshold=NO_THRESHOLD, **opts)
+
+    n = len(queries)
+    lex = retriever._open()[1]
+    return [
+        Row("dense", size, time_each(run(hybrid=False, mmr=False), n), TARGETS_MS["dense"]),
+        Row("hybrid (BM25 + dense, RRF)", size, time_each(run(hybrid=True, mmr=False), n), TARGETS_MS["hybrid"]),
+        Row("  of which BM25 alone", size, time_each(lambda i: lex.search(queries[i], 50), n)),
+        Row("dense + MMR", size, time_each(run(hybrid=False, mmr=True), n)),
+        Row("dense + glob 'scifact/1*'", size, time_each(run(hybrid=False, path_glob="scifact/1*"), n)),
+        Row("hybrid + glob 'scifact/1*'", size, time_each(run(hybrid=True, path_glob="scifact/1*"), n)),
+    ]
+
+
+def bench_first_token(settings, embedder, store, retriever, queries: list[str], size: int, n: int = 10) -> Row | None:
+    """Time to first token of the embedded LLM (SmolLM2) for a top-5 context, from the question.
+
+    Includes the query embedding and retrieval, as a user waits for them too. The model is
+    loaded once before timing (a one-off cost); every question gets a fresh prompt.
+    """
+    from rag.engine import Engine
+    from rag.llm import resolve_llm
+
+    s = settings.model_copy(update={"top_k": 5, "max_answer_tokens": 16, "relevance_threshold": -1.0})
+    llm = resolve_llm(s, "embedded")
+    engine = Engine(s, retriever, llm, embedder=None)  # no citation check: only the first token matters
+    llm.chat([{"role": "user", "content": "Say hello."}], max_tokens=4)  # load the model
+    times = []
+    for q in queries[:n]:
+        answer = engine.ask(q, top_k=5)
+        times.append(answer.timings.first_token_s)
+    return Row("first token, embedded, top-5", size, times, target_ms=2500)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--sizes", default="10000,100000")
+    ap.add_argument("--docs", type=int, default=None, help="use only the first N SciFact documents")
+    ap.add_argument("--workdir", type=Path, default=None, help="keep (and reuse) vectors and collections here")
+    args = ap.parse_args()
+    if not (SCIFACT / "corpus.jsonl").exists():
+        sys.exit(f"{SCIFACT / 'corpus.jsonl'} not found; this benchmark needs the SciFact corpus.")
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        run(args, args.workdir)
+    else:
+        with tempfile.TemporaryDirectory() as d:
+            run(args, Path(d))
+
+
+def run(args, workdir: Path) -> None:
+    from rag.app import build_embedder, build_store
+    from rag.retriever import Retriever
+    from rag.settings import Settings
+
+    settings = Settings(home=workdir / "home", collection="bench")
+    embedder = build_embedder(settings)
+    chunks = load_real_chunks(args.docs)
+    vectors = embed_real(chunks, workdir, embedder)
+    queries = load_queries(args.queries)
+    embedder.embed_query("warm-up")
+    embed_times = time_each(lambda i: embedder.embed_query(queries[i]), len(queries))
+    qvecs = [embedder.embed_query(q) for q in queries]
+    rows = [Row("query embedding (separate)", 0, embed_times)]
+    store = build_store(settings)
+    for size in sorted(int(s) for s in args.sizes.split(",")):
+        wrote = grow(settings, embedder, chunks, vectors, size)
+        print(f"collection at {size} chunks ({len(chunks)} real; wrote for {wrote:.0f} s)", flush=True)
+        retriever = Retriever(settings, embedder, store)
+        rows += bench_size(retriever, queries, qvecs, size)
+        extra = bench_first_token(settings, embedder, store, retriever, queries, size)
+        rows += [extra] if extra else []
+        retriever.close()
+    print(f"\n{len(queries)} SciFact queries, top_k=5, {os.cpu_count()} CPU(s); times in ms, "
+          "retrieval rows exclude the query embedding")
+    print(f"{'':<28} {'chunks':>7} {'p50':>8} {'p95':>8}   p50/target")
+    for row in rows:
+        print(row.cells())
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    main()
