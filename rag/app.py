@@ -17,6 +17,17 @@ def build_store(settings: Settings) -> Store:
     return Store(settings)
 
 
+def build_engine(settings: Settings, embedder: Embedder | None = None, store: Store | None = None):
+    """An answer engine over `settings.collection`; the LLM is resolved only when first needed."""
+    from rag.engine import Engine
+    from rag.llm import resolve_llm
+    from rag.retriever import Retriever
+
+    embedder = embedder or build_embedder(settings)
+    retriever = Retriever(settings, embedder, store or build_store(settings))
+    return Engine(settings, retriever, lambda: resolve_llm(settings), embedder=embedder)
+
+
 def collection_status(settings: Settings, store: Store, only: str | None = None) -> list[dict]:
     """One dict per collection: counts, how it was built, which folders feed it."""
     from ingest.manifest import Manifest

@@ -121,6 +121,41 @@ def remove(
         print_report(report, verbose=True)
 
 
+@app.command()
+def ask(
+    question: str = typer.Argument(..., help="Your question, in quotes."),
+    collection: Optional[str] = CollectionOpt,
+    chroma_url: Optional[str] = ChromaOpt,
+    top_k: Optional[int] = typer.Option(None, "--top-k", "-k", help="Sources to retrieve."),
+    hybrid: Optional[bool] = typer.Option(None, "--hybrid/--dense", help="Fuse keyword (BM25) and dense search."),
+    mmr: Optional[bool] = typer.Option(None, "--mmr/--no-mmr", help="Diversify sources (maximal marginal relevance)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Minimum cosine similarity of a source."),
+    path_glob: Optional[str] = typer.Option(None, "--only", help="Only sources whose path matches this glob."),
+    llm: Optional[str] = typer.Option(None, "--llm", help="auto | ollama[:MODEL] | embedded[:PATH.gguf]"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Answer a question from your documents, with numbered citations."""
+    from rag.app import build_engine
+    from rag.report import print_answer
+    from rag.types import Answer
+
+    s = _settings(collection=collection, chroma_url=chroma_url, top_k=top_k, hybrid=hybrid, mmr=mmr,
+                  relevance_threshold=threshold, llm=llm)
+    engine = build_engine(s)
+    live = sys.stdout.isatty() and not as_json
+    answer, streamed = None, ""
+    for event in engine.stream(question, path_glob=path_glob):
+        if isinstance(event, Answer):
+            answer = event
+        elif live:
+            streamed += event
+            print(event, end="", flush=True)
+    if as_json:
+        print(json.dumps(answer.to_dict()))
+    else:
+        print_answer(answer, streamed=streamed if live else None)
+
+
 def main() -> None:
     """Entry point: runs the app and turns our domain errors into a message and an exit code."""
     try:

@@ -30,3 +30,11 @@ class FingerprintMismatch(StoreError):
 
 class CollectionNotFound(StoreError):
     """The collection does not exist (nothing has been ingested into it)."""
+
+
+class EmptyCollection(StoreError):
+    """The collection exists but holds no chunks yet."""
+
+
+class QuestionError(RagError):
+    """The question itself cannot be asked (empty, too long)."""

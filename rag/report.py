@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rag.settings import Settings
-from rag.types import FileStatus, IngestReport
+from rag.types import Answer, FileStatus, IngestReport
 
 STYLE = {
     FileStatus.INGESTED: "green",
@@ -49,3 +49,38 @@ def print_status(settings: Settings, rows: list[dict], console: Console | None =
         built = ", ".join(f"{k}={v}" for k, v in r["built_with"].items())
         table.add_row(r["name"], str(r["files"]), str(r["chunks"]), built, "\n".join(r["roots"]), r["last_indexed"] or "")
     console.print(table)
+
+
+def print_answer(answer: Answer, *, streamed: str | None = None, console: Console | None = None) -> None:
+    """The answer (again only if checking changed what was streamed), sources, flags and provenance."""
+    console = console or Console()
+    if not streamed:
+        console.print(answer.text, markup=False, highlight=False)
+    else:
+        console.print()
+        if answer.text.strip() != streamed.strip():
+            console.print("[dim]checked answer:[/]")
+            console.print(answer.text, markup=False, highlight=False)
+    if answer.rewritten_query:
+        console.print(f"[dim]searched for: {answer.rewritten_query}[/]", highlight=False)
+    table = Table(title="closest passages" if answer.abstained else "sources", title_justify="left")
+    for col in ("n", "file", "page", "score", "passage"):
+        table.add_column(col, overflow="fold")
+    for s in answer.sources:
+        snippet = " ".join(s.text.split())
+        table.add_row(f"[{s.n}]", s.path, str(s.page or ""), f"{s.score:.3f}", snippet[:160] + ("..." if len(snippet) > 160 else ""))
+    console.print(table)
+    for u in answer.unsupported:
+        console.print(f"[yellow]unsupported:[/] {u.sentence} [dim]({u.reason})[/]", highlight=False)
+    for n in answer.invalid_citations:
+        console.print(f"[yellow]removed citation [{n}]:[/] no such source", highlight=False)
+    notes = []
+    if answer.citations_added:
+        notes.append("citations added by the checker")
+    if answer.context_cut:
+        notes.append("some sources did not fit the model's context and were left out")
+    t = answer.timings
+    who = f"{answer.backend}:{answer.model}" if answer.backend else "no LLM (abstained)"
+    first = f", first token {t.first_token_s:.2f}s" if t.first_token_s is not None else ""
+    console.print(f"[dim]{who} - retrieve {t.retrieve_s * 1000:.0f} ms{first}, total {t.total_s:.2f}s"
+                  + ("; " + "; ".join(notes) if notes else "") + "[/]", highlight=False)

@@ -138,6 +138,7 @@ class Answer:
     backend: str | None = None
     model: str | None = None
     context_cut: bool = False
+    citations_added: bool = False  # the model cited nothing; the citation check added [n] where it found support
     timings: Timings = field(default_factory=Timings)
 
     def to_dict(self) -> dict:
@@ -151,5 +152,6 @@ class Answer:
             "backend": self.backend,
             "model": self.model,
             "context_cut": self.context_cut,
+            "citations_added": self.citations_added,
             "timings": {k: (round(v, 4) if v is not None else None) for k, v in asdict(self.timings).items()},
         }

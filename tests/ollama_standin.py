@@ -40,6 +40,7 @@ class StandinConfig:
     models: dict[str, int] = field(default_factory=lambda: {"llama3.2:latest": 131072})
     delay_s: float = 0.0
     model_info: bool = True  # False: /api/show omits model_info, as older servers do
+    replies: list[str] = field(default_factory=list)  # scripted chat replies, used in order before the echo
     requests: list[Recorded] = field(default_factory=list)
 
     def find(self, name: str) -> str | None:
@@ -89,7 +90,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._chat(name, body)
 
     def _chat(self, name: str, body: dict[str, Any]) -> None:
-        answer = scripted_answer(body.get("messages") or [])
+        config: StandinConfig = self.server.config  # type: ignore[attr-defined]
+        answer = config.replies.pop(0) if config.replies else scripted_answer(body.get("messages") or [])
         if body.get("stream", True) is False:
             self._send_json(200, _chat_part(name, answer, done=True))
             return

@@ -1,0 +1,176 @@
+"""Question -> grounded, cited answer: condense -> retrieve -> (abstain | prompt -> LLM) -> verify.
+
+The same engine serves the CLI, the UI and the evaluation. `stream()` yields text pieces as the
+model writes them and, last, the full `Answer`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Callable, Iterator, Union
+
+from rag import prompts
+from rag.errors import EmptyCollection, QuestionError
+from rag.llm import LLMBackend, LLMError
+from rag.settings import Settings
+from rag.types import Answer, Source, Timings
+
+Event = Union[str, Answer]
+
+# an answer that says the documents do not cover the question (the LLM's own abstention)
+LLM_ABSTAINS = re.compile(
+    r"\b(i don'?t know|i do not know|(documents|sources) do(es)? not (say|contain|mention)|no information)\b", re.I
+)
+STOPWORDS = frozenset(
+    "a an and are as at be but by can could did do does for from had has have how i if in is it its "
+    "me my of on or our she so than that the their them then there these they this those to was we "
+    "were what when where which who whom why will with would you your about also tell more please".split()
+)
+ANAPHORA = frozenset("it its it's they them their theirs this that these those he she his her there such".split())
+REPEAT_TAIL = 50  # characters; a tail seen earlier in the answer means the model is looping
+
+
+def key_words(text: str) -> list[str]:
+    """Content words of a question, in order, without duplicates (for the cheap condense)."""
+    seen: list[str] = []
+    for word in re.findall(r"[\w][\w.-]*[\w]|\w", text):
+        if word.lower() not in STOPWORDS and word not in seen:
+            seen.append(word)
+    return seen
+
+
+def heuristic_condense(history: list[dict], question: str) -> str:
+    """Make a follow-up searchable without an LLM: add the previous question's key words."""
+    words = {w.lower().strip("?.!,") for w in question.split()}
+    previous = next((m["content"] for m in reversed(history) if m.get("role") == "user"), "")
+    if not previous or (len(words) >= 6 and not words & ANAPHORA):
+        return question
+    extra = [w for w in key_words(previous) if w.lower() not in words]
+    return f"{question} ({' '.join(extra)})" if extra else question
+
+
+class Engine:
+    """Answers questions over one collection. Heavy parts are passed in (see rag.app)."""
+
+    def __init__(self, settings: Settings, retriever, llm: LLMBackend | Callable[[], LLMBackend], embedder=None):
+        self.settings = settings
+        self.retriever = retriever
+        self._llm = llm
+        self.embedder = embedder or getattr(retriever, "embedder", None)
+
+    @property
+    def llm(self) -> LLMBackend:
+        if not isinstance(self._llm, LLMBackend):
+            self._llm = self._llm()  # resolved on first use: abstentions never load a model
+        return self._llm
+
+    def ask(self, question: str, history: list[dict] | None = None, **options) -> Answer:
+        """Like `stream`, returning only the final Answer."""
+        for event in self.stream(question, history, **options):
+            if isinstance(event, Answer):
+                return event
+        raise AssertionError("stream() always ends with an Answer")
+
+    def stream(self, question: str, history: list[dict] | None = None, *, top_k: int | None = None,
+               hybrid: bool | None = None, mmr: bool | None = None, threshold: float | None = None,
+               path_glob: str | None = None, temperature: float | None = None) -> Iterator[Event]:
+        """Yield answer text pieces as they are generated, then the final `Answer`."""
+        question = (question or "").strip()
+        if not question:
+            raise QuestionError("The question is empty - type a question about your documents.")
+        started = time.perf_counter()
+        threshold = self.settings.relevance_threshold if threshold is None else threshold
+        query, rewritten = self.standalone_query(question, history or [])
+        candidates = self.retriever.search(query, top_k=top_k, hybrid=hybrid, mmr=mmr, threshold=-1.0, path_glob=path_glob)
+        timings = Timings(retrieve_s=time.perf_counter() - started)
+        if not candidates:
+            raise EmptyCollection(
+                f"Collection {self.settings.collection!r} has no documents{' matching ' + path_glob if path_glob else ''}"
+                f" - add some with `rag ingest PATH --collection {self.settings.collection}`."
+            )
+        relevant = [s for s in candidates if s.score >= threshold]
+        if not relevant:
+            timings.total_s = time.perf_counter() - started
+            yield self._abstain(candidates, rewritten, threshold, timings)
+            return
+        yield from self._generate(question if rewritten is None else query, relevant, history or [],
+                                  rewritten, temperature, timings, started)
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def standalone_query(self, question: str, history: list[dict]) -> tuple[str, str | None]:
+        """The search query for `question`; the second value is set when it was rewritten."""
+        if not history:
+            return question, None
+        mode = self.settings.condense
+        if mode == "llm" or (mode == "auto" and self.llm.name != "embedded"):
+            try:
+                out = self.llm.chat(prompts.condense_messages(history, question), temperature=0.0, max_tokens=64)
+                out = out.strip().strip('"').splitlines()[0].strip() if out.strip() else ""
+                if 3 <= len(out) <= 3 * len(question) + 200 and not LLM_ABSTAINS.search(out):
+                    return out, out
+            except LLMError:
+                pass  # the cheap fallback below still gives a usable query
+        rewritten = heuristic_condense(history, question)
+        return rewritten, (rewritten if rewritten != question else None)
+
+    def _abstain(self, closest: list[Source], rewritten: str | None, threshold: float, timings: Timings) -> Answer:
+        shown = closest[:3]
+        names = ", ".join(f"{prompts.source_label(s)} ({s.score:.2f})" for s in shown)
+        text = (
+            "The documents do not contain an answer to this question: no passage is similar enough "
+            f"(best {closest[0].score:.2f}, needed {threshold:.2f}). The closest were: {names}."
+        )
+        return Answer(text=text, sources=shown, abstained=True, rewritten_query=rewritten, timings=timings)
+
+    def fit_context(self, question: str, sources: list[Source], llm: LLMBackend) -> tuple[list[str], list[Source], bool]:
+        """Source blocks that fit the context window, lowest-ranked dropped first."""
+        budget = llm.context_window - self.settings.max_answer_tokens
+        budget -= llm.count_tokens(prompts.SYSTEM) + llm.count_tokens(prompts.user_message(question, [])) + 16
+        blocks: list[str] = []
+        for s in sources:
+            block = prompts.format_source(s)
+            cost = llm.count_tokens(block) + 2
+            if cost > budget:
+                if not blocks and budget > 32:  # even the best source is too long: keep its head
+                    keep = max(1, int(len(s.text) * (budget - 16) / cost))
+                    blocks.append(prompts.format_source(s, s.text[:keep]))
+                return blocks, sources[: len(blocks)], True
+            blocks.append(block)
+            budget -= cost
+        return blocks, sources, False
+
+    def _generate(self, question: str, relevant: list[Source], history: list[dict], rewritten: str | None,
+                  temperature: float | None, timings: Timings, started: float) -> Iterator[Event]:
+        llm = self.llm
+        blocks, used, cut = self.fit_context(question, relevant, llm)
+        messages = [{"role": "system", "content": prompts.SYSTEM},
+                    {"role": "user", "content": prompts.user_message(question, blocks)}]
+        text = ""
+        for piece in llm.stream_chat(messages, temperature=temperature if temperature is not None else self.settings.temperature,
+                                     max_tokens=self.settings.max_answer_tokens):
+            if timings.first_token_s is None:
+                timings.first_token_s = time.perf_counter() - started
+            text += piece
+            yield piece
+            if len(text) > 2 * REPEAT_TAIL and text[-REPEAT_TAIL:] in text[:-REPEAT_TAIL]:
+                break  # the model is repeating itself; what it had to say is already there
+        answer = Answer(text=text.strip(), sources=used, rewritten_query=rewritten, backend=llm.name,
+                        model=llm.model, context_cut=cut, timings=timings)
+        answer.abstained = bool(LLM_ABSTAINS.search(answer.text)) and len(answer.text) < 200
+        if self.embedder is not None and answer.text:
+            self._verify(answer)
+        timings.total_s = time.perf_counter() - started
+        yield answer
+
+    def _verify(self, answer: Answer) -> None:
+        from rag.verify import attach_citations, check_answer
+
+        result = check_answer(answer.text, answer.sources, self.embedder)
+        answer.text = result.text
+        answer.invalid_citations = result.invalid_citations
+        answer.unsupported = [] if answer.abstained else result.unsupported
+        if not answer.abstained and not re.search(r"\[\d", answer.text):
+            # small models often write no citation at all: add the ones the checker found, marked as such
+            answer.text, answer.citations_added = attach_citations(answer.text, result), True
