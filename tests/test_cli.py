@@ -134,3 +134,25 @@ def test_client_server_mode_against_a_real_chroma_server(tmp_path, chroma_server
     assert mismatch.returncode == 2 and "--rebuild" in mismatch.stderr
     rebuilt = rag("ingest", str(docs), "--collection", "served", "--chunk-size", "64", "--rebuild", "--json", env=env)
     assert rebuilt.returncode == 0 and json.loads(rebuilt.stdout)["totals"]["ingested"] == 6
+
+
+ANSWER_KEYS = {"answer", "abstained", "sources", "unsupported", "rewritten_query", "backend", "model",
+               "context_cut", "timings"}
+
+
+def test_ask_prints_one_json_object_and_missing_collections_say_how_to_ingest(tmp_path):
+    missing = rag("ask", "anything?", "--collection", "nope")
+    assert missing.returncode == 2 and "rag ingest" in missing.stderr and "Traceback" not in missing.stderr
+    docs = shutil.copytree(DOCS, tmp_path / "docs")
+    assert rag("ingest", str(docs), "--json").returncode == 0
+
+    off = json.loads(rag("ask", "Who won the football world cup in 1998?", "--json").stdout)
+    assert ANSWER_KEYS <= set(off) and off["abstained"] and off["backend"] is None
+    assert set(off["timings"]) == {"retrieve_s", "first_token_s", "total_s"}
+
+    out = rag("ask", "What does error ZX-4471 mean?", "--json", "--hybrid", "--llm", "embedded", "--top-k", "3")
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    assert answer["backend"] == "embedded" and answer["answer"]
+    assert Path(answer["sources"][0]["path"]).name == "troubleshooting.md"
+    assert {"n", "path", "page", "score", "text"} == set(answer["sources"][0])
