@@ -4,9 +4,8 @@ PYTHON ?= python3
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: install test run bench clean
+.PHONY: install sysdeps test run bench clean
 
-QUESTION ?= How do I add my own folder?
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,17 +17,24 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-test: $(STAMP)
+# The browser tests drive Debian's chromium through Playwright (Playwright's own browser
+# download does not work offline); installed here so `make test` works on a fresh machine.
+sysdeps:
+	@test -x /usr/bin/chromium || { SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+test: $(STAMP) sysdeps
 	$(PY) -m pytest
 
-# The built-in sample documents (ragspace's own guide, FAQ and architecture notes), then a first question.
+# The chat UI on the built-in sample documents (ragspace's own guide, FAQ and architecture notes),
+# indexed on first run. Open http://127.0.0.1:7860
 run: $(STAMP)
-	$(VENV)/bin/rag ingest samples --collection samples
-	$(VENV)/bin/rag ask "$(QUESTION)" --collection samples
+	$(VENV)/bin/rag chat --collection samples
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) benchmarks/ingest.py
+	$(PY) benchmarks/query.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -156,6 +156,21 @@ def ask(
         print_answer(answer, streamed=streamed if live else None)
 
 
+@app.command()
+def chat(
+    collection: Optional[str] = CollectionOpt,
+    chroma_url: Optional[str] = ChromaOpt,
+    host: Optional[str] = typer.Option(None, "--host", help="Address to serve on (default 127.0.0.1; any other needs --auth)."),
+    port: Optional[int] = typer.Option(None, "--port", help="Port (default 7860, or RAG_UI_PORT)."),
+    auth: Optional[str] = typer.Option(None, "--auth", help="user:password needed to open the UI (default: RAG_AUTH)."),
+    llm: Optional[str] = typer.Option(None, "--llm", help="auto | ollama[:MODEL] | embedded[:PATH.gguf]"),
+) -> None:
+    """Chat with your documents in the browser (`--collection samples` indexes the sample documents on first run)."""
+    from ui.launch import chat_command
+
+    chat_command(collection=collection, host=host, port=port, auth=auth, llm=llm, chroma_url=chroma_url)
+
+
 def main() -> None:
     """Entry point: runs the app and turns our domain errors into a message and an exit code."""
     try:

@@ -173,4 +173,5 @@ class Engine:
         answer.unsupported = [] if answer.abstained else result.unsupported
         if not answer.abstained and not re.search(r"\[\d", answer.text):
             # small models often write no citation at all: add the ones the checker found, marked as such
-            answer.text, answer.citations_added = attach_citations(answer.text, result), True
+            cited = attach_citations(answer.text, result)
+            answer.text, answer.citations_added = cited, cited != answer.text

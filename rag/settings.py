@@ -105,6 +105,20 @@ class Settings(BaseSettings):
         "previous question's key words, `auto` uses the LLM except for the tiny embedded default.",
     )
 
+    # Chat UI (ui/; see `rag chat`)
+    ui_host: str = Field(default="127.0.0.1", description="Address the chat UI binds to; any non-loopback one needs `auth`.")
+    ui_port: int = Field(default=7860, ge=1, le=65535, description="Port of the chat UI.")
+    auth: str | None = Field(default=None, description="`user:password` required to open the UI (mandatory off 127.0.0.1).")
+    upload_max_mb: float = Field(default=50.0, gt=0, description="Largest single upload (a file or a zip), in MB.")
+    upload_max_files: int = Field(default=200, ge=1, description="Most files one upload (or one zip) may add.")
+    zip_max_mb: float = Field(default=200.0, gt=0, description="Most MB a zip may expand to (guards against zip bombs).")
+    chat_concurrency: int = Field(
+        default=4,
+        ge=1,
+        description="Chat requests handled at once; the embedded model still answers one at a time (it holds a "
+        "lock) while the others retrieve, abstain or wait.",
+    )
+
     @field_validator("collection")
     @classmethod
     def _valid_collection(cls, v: str) -> str:

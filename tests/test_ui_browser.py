@@ -1,0 +1,153 @@
+"""The running app driven in a real Chromium (Debian's `chromium`, via Playwright, headless).
+
+Real parts throughout: the bundled embedder, Chroma, the embedded SmolLM2 (temperature 0, so its
+answers repeat), the sample documents. Screenshots go to each test's tmp directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATA
+from tests.ui_server import running_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync", "--disable-quic"]
+ANSWER_TIMEOUT_MS = 120_000
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)"
+)
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, embedder):
+    from ui.documents import sync_paths
+
+    # 96 answer tokens: long enough that the stop button lands mid-answer on a fast machine too
+    with running_app(tmp_path_factory.mktemp("ui-browser"), embedder, max_answer_tokens=96) as running:
+        # a document of the user's own with markup in it (the upload test adds another)
+        sync_paths(running.settings, embedder, running.store, "samples", [DATA / "ui" / "markup.txt"])
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app):
+    """A fresh browser context (a new user) on the app; fails the test if any dialog (alert) opens."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    dialogs: list[str] = []
+    pg.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    pg.goto(app.url)
+    pg.wait_for_selector("#rag-question textarea")
+    pg.wait_for_selector("#rag-status-box .rag-status")  # the load event has run
+    yield pg
+    context.close()
+    assert dialogs == [], f"a document opened a dialog: {dialogs}"
+
+
+def ask(pg, question: str) -> None:
+    """Type and send `question`; return once it has streamed and finished."""
+    before = pg.locator("#rag-chat .rag-meta").count()
+    pg.fill("#rag-question textarea", question)
+    pg.click("#rag-send")
+    pg.wait_for_function(f"document.querySelectorAll('#rag-chat .rag-meta').length > {before}",
+                         timeout=ANSWER_TIMEOUT_MS)
+
+
+def test_ask_about_the_samples_streams_an_answer_with_sources(page, tmp_path):
+    page.fill("#rag-question textarea", "What is ragspace?")
+    page.click("#rag-send")
+    # the typing cursor is shown only while pieces arrive, before the final answer
+    page.wait_for_selector("#rag-chat .rag-answer .rag-typing", timeout=ANSWER_TIMEOUT_MS)
+    partial = page.inner_text("#rag-chat .rag-answer")
+    page.screenshot(path=tmp_path / "streaming.png")
+    page.wait_for_selector("#rag-chat .rag-meta", timeout=ANSWER_TIMEOUT_MS)
+    final = page.inner_text("#rag-chat .rag-answer")
+    assert partial.rstrip("▍").strip() and len(final) >= len(partial.rstrip("▍").strip())
+    assert "answered by embedded" in page.inner_text("#rag-chat .rag-meta")
+    sources = page.locator("#rag-sources .rag-source")
+    assert sources.count() >= 1
+    assert any(name in sources.first.inner_text() for name in ("architecture.md", "user-guide.md", "faq.md"))
+    assert "similarity" in sources.first.inner_text()
+    assert page.locator("#rag-question textarea").input_value() == ""  # the box was cleared
+    page.screenshot(path=tmp_path / "answer.png")
+
+
+def test_upload_a_file_ask_about_it_and_open_its_source(page, tmp_path):
+    page.get_by_role("tab", name="Documents").click()
+    page.set_input_files("#rag-upload input[type=file]", str(DATA / "ui" / "zorblax.md"))
+    page.wait_for_selector("#rag-upload :text('zorblax.md')")  # the upload reached the server
+    page.click("#rag-ingest")
+    page.wait_for_function("document.querySelector('#rag-ingest-summary').innerText.includes('1 new')",
+                           timeout=60_000)
+    assert "ingested" in page.inner_text("#rag-report")
+    assert "zorblax.md" in page.inner_text("#rag-docs")
+    page.screenshot(path=tmp_path / "documents.png", full_page=True)
+
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "How often must the zorblax reactor be cooled?")
+    assert "40 minutes" in page.inner_text("#rag-chat .rag-answer")
+    source = page.locator("#rag-sources .rag-source", has_text="zorblax.md")
+    assert source.count() >= 1
+    # open the sources: collapse the source, then follow the answer's citation back to it
+    source.first.locator("summary").click()
+    assert not source.first.locator(".rag-passage").is_visible()
+    page.locator("#rag-chat a.rag-cite").first.click()
+    page.wait_for_selector("#rag-sources .rag-source[open] .rag-passage", state="visible")
+    assert page.locator("#rag-sources mark.rag-cited").count() >= 1  # the cited span is highlighted
+    page.screenshot(path=tmp_path / "sources.png")
+
+
+def test_document_markup_renders_as_text(page, tmp_path):
+    # a threshold no passage reaches: the answer abstains at once and lists the closest passages
+    page.get_by_role("tab", name="Settings").click()
+    page.locator("#rag-threshold input[type=number]").fill("0.95")
+    page.locator("#rag-threshold input[type=number]").press("Enter")
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "Quillon lighthouse lamp <script>alert(1)</script>")
+    passage = page.locator("#rag-sources .rag-source", has_text="markup.txt").first.locator(".rag-passage")
+    text = passage.inner_text()
+    assert "<script>alert(1)</script>" in text and "<b>bold</b>" in text and "<img src=x" in text
+    assert passage.locator("script, b, img").count() == 0
+    assert page.locator("#rag-chat script, #rag-chat img[src='x']").count() == 0
+    assert "<script>alert(1)</script>" in page.inner_text("#rag-chat")  # the question, as typed
+    assert page.evaluate("window.__xss") is None
+    page.screenshot(path=tmp_path / "markup-as-text.png")
+
+
+def test_a_second_user_sees_none_of_the_first_ones_chat(browser, app, page):
+    ask(page, "Which colour is the sky on planet Zorg?")
+    other = browser.new_context().new_page()
+    other.goto(app.url)
+    other.wait_for_selector("#rag-status-box .rag-status")
+    assert "planet Zorg" not in other.inner_text("#rag-chat")
+    assert other.locator("#rag-sources .rag-source").count() == 0
+    other.context.close()
+
+
+def test_stop_keeps_the_partial_answer_and_frees_the_model(page, tmp_path):
+    page.fill("#rag-question textarea", "How does ragspace work?")
+    page.click("#rag-send")
+    page.wait_for_selector("#rag-chat .rag-answer .rag-typing", timeout=ANSWER_TIMEOUT_MS)
+    page.click("#rag-stop")
+    page.wait_for_selector("#rag-chat :text('stopped before the end')", timeout=30_000)
+    page.screenshot(path=tmp_path / "stopped.png")
+    ask(page, "What is ragspace?")  # answered: the stopped stream let go of the model
+    assert "answered by embedded" in page.locator("#rag-chat .rag-meta").last.inner_text()
+    page.click("#rag-clear")
+    page.wait_for_function("!document.querySelector('#rag-chat .rag-meta')")
+    assert page.locator("#rag-sources .rag-source").count() == 0

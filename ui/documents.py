@@ -1,0 +1,165 @@
+"""The Documents tab as plain functions: upload + ingest, list, remove, re-sync, collections.
+
+Ingestion and removal go through ingest.pipeline (nothing of theirs is redone here); the UI
+runs them one at a time (one gradio concurrency group), so two syncs never share a collection.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.progress import NullProgress
+from rag.errors import CollectionNotFound, ConfigError
+from rag.settings import Settings
+from rag.types import IngestReport
+from ui.uploads import SavedUploads, UploadLimits, save_uploads, upload_dir
+
+OnProgress = Callable[[float, str], None]  # (fraction done 0..1, what is happening)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One indexed file of a collection."""
+
+    path: str
+    chunks: int
+    indexed_at: float  # unix time
+
+
+class CallbackProgress(NullProgress):
+    """Turns ingest progress into (fraction, description) calls, e.g. for gr.Progress."""
+
+    def __init__(self, on_progress: OnProgress) -> None:
+        self.on_progress = on_progress
+        self.files = self.files_done = self.chunks = self.chunks_done_n = 0
+
+    def start(self, files: int) -> None:
+        self.files = files
+        self._emit()
+
+    def file_done(self) -> None:
+        self.files_done += 1
+        self._emit()
+
+    def add_chunks(self, n: int) -> None:
+        self.chunks += n
+
+    def chunks_done(self, n: int) -> None:
+        self.chunks_done_n += n
+        self._emit()
+
+    def _emit(self) -> None:
+        # reading files is fast, embedding is the slow part: weigh them 1:4
+        read = self.files_done / self.files if self.files else 1.0
+        embedded = self.chunks_done_n / self.chunks if self.chunks else read
+        what = f"{self.files_done}/{self.files} files read, {self.chunks_done_n}/{self.chunks} chunks embedded"
+        self.on_progress(min(0.2 * read + 0.8 * embedded, 1.0), what)
+
+
+def for_collection(settings: Settings, collection: str) -> Settings:
+    return settings.model_copy(update={"collection": collection})
+
+
+def collections(store) -> list[str]:
+    """Names of the existing collections."""
+    return [c.name for c in store.list()]
+
+
+def list_documents(settings: Settings, store, collection: str) -> list[Document]:
+    """The files indexed in `collection` (none when it does not exist yet), by path."""
+    from ingest.manifest import Manifest
+
+    col = _collection_or_none(store, collection)
+    if col is None:
+        return []
+    manifest = Manifest(settings.state_path, str(col.id))
+    try:
+        entries = manifest.entries().values()
+    finally:
+        manifest.close()
+    return sorted((Document(e.path, e.n_chunks, e.indexed_at) for e in entries if e.state == "done"),
+                  key=lambda d: d.path)
+
+
+def roots(settings: Settings, store, collection: str) -> list[str]:
+    """The folders and files `collection` was built from (what re-sync offers)."""
+    from ingest.manifest import Manifest
+
+    col = _collection_or_none(store, collection)
+    if col is None:
+        return []
+    manifest = Manifest(settings.state_path, str(col.id))
+    try:
+        return manifest.roots()
+    finally:
+        manifest.close()
+
+
+def ingest_uploads(settings: Settings, embedder, store, collection: str, files: list, limits: UploadLimits,
+                   on_progress: OnProgress | None = None) -> tuple[IngestReport | None, SavedUploads]:
+    """Save uploads under RAG_HOME/uploads/<collection>/ and sync that folder into the collection.
+
+    Returns the ingest report (None when nothing could be saved) and what was saved or refused.
+    """
+    dest = upload_dir(settings.home, collection)
+    saved = save_uploads(list(files or []), dest, limits)
+    if not saved.saved:
+        return None, saved
+    return sync_paths(settings, embedder, store, collection, [dest], on_progress), saved
+
+
+def resync(settings: Settings, embedder, store, collection: str, folder: str,
+           on_progress: OnProgress | None = None) -> IngestReport:
+    """Sync a folder (new, changed and deleted files) into `collection`.
+
+    Raises:
+        ConfigError: no folder given, or it does not exist.
+    """
+    folder = (folder or "").strip()
+    if not folder:
+        raise ConfigError("Choose a folder to re-sync (one the collection was built from, or type a path).")
+    path = Path(folder).expanduser()
+    if not path.exists():
+        raise ConfigError(f"{path} does not exist on the machine running ragspace - check the path.")
+    return sync_paths(settings, embedder, store, collection, [path], on_progress)
+
+
+def sync_paths(settings: Settings, embedder, store, collection: str, paths: list[Path],
+               on_progress: OnProgress | None = None) -> IngestReport:
+    from ingest.pipeline import Sync
+
+    progress = CallbackProgress(on_progress) if on_progress else NullProgress()
+    try:
+        return Sync(for_collection(settings, collection), embedder, store, progress).run(paths)
+    finally:
+        progress.close()
+
+
+def remove_document(settings: Settings, store, collection: str, path: str) -> IngestReport:
+    """Drop a file from the index; an uploaded copy under RAG_HOME/uploads is deleted too.
+
+    Files elsewhere are never deleted (they are the user's own).
+
+    Raises:
+        ConfigError: nothing is indexed under `path`.
+    """
+    from ingest.pipeline import remove_paths
+
+    if not path:
+        raise ConfigError("Choose a document to remove.")
+    report = remove_paths([Path(path)], for_collection(settings, collection), store)
+    uploads = os.path.abspath(upload_dir(settings.home, collection))
+    for result in report.files:
+        if os.path.abspath(result.path).startswith(uploads + os.sep):
+            Path(result.path).unlink(missing_ok=True)
+    return report
+
+
+def _collection_or_none(store, name: str):
+    try:
+        return store.get(name)
+    except CollectionNotFound:
+        return None

@@ -1,0 +1,249 @@
+"""The chat UI's logic as plain functions over rag/ objects: no gradio here, so tests need no browser.
+
+Per-user state is a `Session` value that gradio keeps in a `gr.State` (one per browser session);
+the only shared object is the `EnginePool`, whose engines hold no per-user state.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass, field, replace
+
+from rag.errors import CollectionNotFound, ConfigError, RagError
+from rag.llm import LLMError
+from rag.settings import Settings
+from rag.types import Answer
+
+log = logging.getLogger(__name__)
+
+EngineFactory = Callable[[Settings], object]  # Settings -> rag.engine.Engine
+
+
+@dataclass(frozen=True)
+class ChatOptions:
+    """The per-session answer settings (the Settings tab)."""
+
+    top_k: int = 5
+    hybrid: bool = False
+    threshold: float = 0.3
+    temperature: float = 0.1
+    llm: str = "auto"
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> ChatOptions:
+        return cls(s.top_k, s.hybrid, s.relevance_threshold, s.temperature, s.llm)
+
+
+@dataclass
+class Turn:
+    """One question and what came back (streamed text until the Answer arrives)."""
+
+    question: str
+    text: str = ""
+    answer: Answer | None = None
+    error: str | None = None
+    stopped: bool = False
+
+    @property
+    def pending(self) -> bool:
+        return self.answer is None and self.error is None and not self.stopped
+
+
+@dataclass
+class Session:
+    """Everything one browser session owns: its collection, options and conversation."""
+
+    collection: str
+    options: ChatOptions
+    turns: list[Turn] = field(default_factory=list)
+
+    @classmethod
+    def new(cls, settings: Settings) -> Session:
+        return cls(settings.collection, ChatOptions.from_settings(settings))
+
+
+class EnginePool:
+    """Engines by (collection, llm spec), shared by all sessions; built on first use."""
+
+    def __init__(self, settings: Settings, factory: EngineFactory) -> None:
+        self.settings = settings
+        self.factory = factory
+        self._engines: dict[tuple[str, str], object] = {}
+        self._lock = threading.Lock()
+
+    def get(self, collection: str, llm: str):
+        key = (collection, llm)
+        with self._lock:
+            if key not in self._engines:
+                config = self.settings.model_copy(update={"collection": collection, "llm": llm})
+                self._engines[key] = self.factory(config)
+            return self._engines[key]
+
+    def forget(self, collection: str, llm: str | None = None) -> None:
+        """Drop cached engines (after an LLM failure, so the next question resolves the backend again)."""
+        with self._lock:
+            for key in [k for k in self._engines if k[0] == collection and llm in (None, k[1])]:
+                engine = self._engines.pop(key)
+                close = getattr(getattr(engine, "retriever", None), "close", None)
+                if close:
+                    close()
+
+
+def engine_history(turns: list[Turn]) -> list[dict]:
+    """The conversation as the engine wants it: finished turns only, raw text (not our HTML)."""
+    history: list[dict] = []
+    for t in turns:
+        if t.answer is not None or (t.stopped and t.text):
+            history += [{"role": "user", "content": t.question},
+                        {"role": "assistant", "content": t.answer.text if t.answer else t.text}]
+    return history
+
+
+def respond(question: str, session: Session, pool: EnginePool) -> Iterator[Session]:
+    """Ask `question` in this session; yields the session after each streamed piece.
+
+    The last turn ends with an `Answer`, or an `error` that says what to do. Closing the
+    iterator (the stop button) closes the engine's stream too, which frees the model.
+    """
+    question = (question or "").strip()
+    if not question:
+        yield session
+        return
+    turn = Turn(question)
+    history = engine_history(session.turns)
+    session.turns.append(turn)
+    yield session
+    o = session.options
+    try:
+        engine = pool.get(session.collection, o.llm)
+        events = engine.stream(question, history, top_k=o.top_k, hybrid=o.hybrid,
+                               threshold=o.threshold, temperature=o.temperature)
+        with closing(events):
+            for event in events:
+                if isinstance(event, Answer):
+                    turn.answer = event
+                else:
+                    turn.text += event
+                yield session
+    except LLMError as exc:
+        pool.forget(session.collection, o.llm)
+        turn.error = str(exc)
+    except CollectionNotFound:
+        turn.error = empty_collection_help(session.collection)
+    except RagError as exc:
+        turn.error = str(exc)
+    except Exception as exc:  # a bug must not leave the turn spinning forever
+        log.exception("answering %r failed", question)
+        turn.error = f"Unexpected error ({type(exc).__name__}: {exc}) - see the server log."
+    yield session
+
+
+def stop(session: Session) -> Session:
+    """Mark an answer still being written as stopped (its text so far is kept)."""
+    for turn in session.turns:
+        if turn.pending:
+            turn.stopped = True
+    return session
+
+
+def clear(session: Session) -> Session:
+    """Forget the conversation; the collection and options stay."""
+    return replace(session, turns=[])
+
+
+def set_options(session: Session, top_k: float, hybrid: bool, threshold: float, temperature: float,
+                llm: str | None) -> Session:
+    """The session with new answer settings (sliders send floats)."""
+    opts = ChatOptions(int(top_k), bool(hybrid), float(threshold), float(temperature),
+                       (llm or "auto").strip() or "auto")
+    return replace(session, options=opts)
+
+
+def set_collection(session: Session, name: str | None) -> Session:
+    """The session switched to collection `name` (which may not exist yet: ingesting creates it).
+
+    Raises:
+        ConfigError: the name is not a valid collection name.
+    """
+    name = (name or "").strip()
+    try:
+        Settings._valid_collection(name)  # the same rule as `--collection`
+    except ValueError as exc:
+        raise ConfigError(f"{name!r} is not a valid collection name: {exc}.") from None
+    return replace(session, collection=name)
+
+
+def empty_collection_help(collection: str) -> str:
+    return (f"Collection {collection!r} has no documents yet - add some in the Documents tab "
+            f"(upload files or a zip), or run `rag ingest PATH --collection {collection}`.")
+
+
+# -- status -------------------------------------------------------------------------------
+
+@dataclass
+class Status:
+    """What the status line shows, and the banners that say what to do."""
+
+    collection: str
+    chunks: int
+    files: int
+    embed_model: str
+    llm: str  # backend label, e.g. "embedded (SmolLM2-135M-Instruct.Q4_1.gguf)"
+    warnings: list[str] = field(default_factory=list)  # something is wrong: the user must act
+    notes: list[str] = field(default_factory=list)  # worth knowing, nothing is broken
+
+
+def status(settings: Settings, store, session: Session) -> Status:
+    """Index size, embedding model and LLM of this session, with banners for what is missing."""
+    from rag.app import collection_status
+
+    rows = collection_status(settings, store, only=session.collection)
+    row = rows[0] if rows else {"chunks": 0, "files": 0}
+    llm, warnings, notes = describe_llm(settings, session.options.llm)
+    if not row["chunks"]:
+        warnings.insert(0, empty_collection_help(session.collection))
+    return Status(session.collection, row["chunks"], row["files"], settings.embed_model, llm, warnings, notes)
+
+
+def describe_llm(settings: Settings, spec: str) -> tuple[str, list[str], list[str]]:
+    """(label, warnings, notes) for an LLM spec; probes Ollama (1 s) but loads no model."""
+    from rag.llm import resolve_llm
+    from rag.llm.ollama_backend import ollama_available
+
+    warnings: list[str] = []
+    notes: list[str] = []
+    name, _, arg = spec.partition(":")
+    name = name.strip().lower()
+    if name in ("auto", "ollama"):
+        model = arg.strip() or settings.ollama_model
+        if not ollama_available(settings.ollama_host, model):
+            fix = f"start it with `ollama serve` and `ollama pull {model}`"
+            if name == "ollama":
+                warnings.append(f"Ollama is not answering at {settings.ollama_host} with model {model!r} - "
+                                f"{fix}, or choose `embedded` in Settings.")
+                return f"ollama ({model}, unreachable)", warnings, notes
+            notes.append(f"Ollama is not running at {settings.ollama_host}: answers come from the small "
+                         f"embedded model. For better answers, {fix}.")
+    try:
+        backend = resolve_llm(settings, spec)
+    except RagError as exc:
+        return f"{spec} (unusable)", [str(exc)], notes
+    return f"{backend.name} ({backend.model})", warnings, notes
+
+
+def llm_choices(settings: Settings, current: str | None = None) -> list[str]:
+    """LLM specs to offer: auto, embedded, and one per model the Ollama server has (if it answers)."""
+    from rag.llm.ollama_backend import list_models
+
+    choices = ["auto", "embedded"]
+    try:
+        choices += [f"ollama:{m}" for m in list_models(settings.ollama_host, timeout=1.0)]
+    except Exception as exc:  # noqa: BLE001 - no server: nothing to list
+        log.debug("no Ollama models listed: %s", exc)
+    for extra in (settings.llm, current):
+        if extra and extra not in choices:
+            choices.append(extra)
+    return choices

@@ -1,0 +1,159 @@
+"""Uploaded files and zips -> safe copies under RAG_HOME/uploads/<collection>/.
+
+Nothing a browser sends decides where a file lands: names are reduced to a safe base name
+(zip members keep their folders, each part sanitised), types and sizes are checked first,
+and a zip is measured before anything is written, so a zip bomb writes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from ingest.loaders import SUPPORTED_SUFFIXES
+
+MB = 1024 * 1024
+MAX_NAME = 120  # characters kept of a file name (the suffix always survives)
+ZIP_SUFFIX = ".zip"
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """What one upload may contain."""
+
+    max_mb: float = 50.0  # one file, or one zip as uploaded
+    max_files: int = 200
+    zip_max_mb: float = 200.0  # everything a zip expands to
+
+
+@dataclass
+class SavedUploads:
+    """Files written, and the ones refused with the reason."""
+
+    saved: list[Path] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+
+def upload_dir(home: Path, collection: str) -> Path:
+    """Where uploads for `collection` are kept (the folder ingested after each upload)."""
+    return Path(home) / "uploads" / collection
+
+
+def safe_name(name: str) -> str:
+    """A file name that cannot leave its folder: base name only, no control or shell characters.
+
+    "../../etc/passwd" -> "passwd", "C:\\x\\a b.md" -> "a b.md", ".bashrc" -> "bashrc".
+    """
+    base = re.split(r"[\\/]", unicodedata.normalize("NFKC", str(name)))[-1]
+    base = re.sub(r"[^\w .()+,=@-]", "_", base).strip(" .")
+    base = re.sub(r"_{2,}", "_", base)
+    if not base or set(base) <= {"_"}:
+        base = "upload"
+    stem, dot, suffix = base.rpartition(".")
+    if dot and len(suffix) <= 10:
+        return f"{stem[: MAX_NAME - len(suffix) - 1]}.{suffix}" if stem else f"upload.{suffix}"
+    return base[:MAX_NAME]
+
+
+def safe_relative(member: str) -> Path | None:
+    """A zip member's path with each part sanitised; None for directories and empty names."""
+    parts = [p for p in PurePosixPath(member.replace("\\", "/")).parts if p not in ("", ".", "..", "/")]
+    if not parts or member.endswith(("/", "\\")):
+        return None
+    return Path(*[safe_name(p) for p in parts])
+
+
+def type_problem(name: str) -> str | None:
+    """Why a file of this name is not accepted, or None."""
+    suffix = Path(name).suffix.lower()
+    if suffix in SUPPORTED_SUFFIXES:
+        return None
+    shown = suffix or "no extension"
+    return f"unsupported file type ({shown}); upload text, Markdown, HTML, PDF, DOCX, code files or a .zip of them"
+
+
+def save_uploads(files: list[str | Path], dest: Path, limits: UploadLimits) -> SavedUploads:
+    """Copy uploaded temp files (and the supported members of zips) into `dest`.
+
+    A later upload with the same name replaces the earlier copy, so re-uploading updates it.
+    """
+    out = SavedUploads()
+    dest.mkdir(parents=True, exist_ok=True)
+    for item in files:
+        src = Path(item)
+        name = getattr(item, "orig_name", None) or src.name
+        size = src.stat().st_size if src.exists() else 0
+        if size > limits.max_mb * MB:
+            out.rejected.append((name, f"too large ({size / MB:.1f} MB > {limits.max_mb:g} MB)"))
+        elif Path(name).suffix.lower() == ZIP_SUFFIX:
+            _extract_zip(src, name, dest, limits, out)
+        elif problem := type_problem(name):
+            out.rejected.append((name, problem))
+        elif len(out.saved) >= limits.max_files:
+            out.rejected.append((name, f"more than {limits.max_files} files in one upload"))
+        else:
+            target = dest / safe_name(name)
+            shutil.copyfile(src, target)
+            out.saved.append(target)
+    return out
+
+
+def _extract_zip(src: Path, name: str, dest: Path, limits: UploadLimits, out: SavedUploads) -> None:
+    """Extract the supported members of a zip into dest/<zip name>/, refusing bombs up front."""
+    try:
+        archive = zipfile.ZipFile(src)
+    except (zipfile.BadZipFile, OSError) as exc:
+        out.rejected.append((name, f"not a readable zip ({exc})"))
+        return
+    with archive:
+        members, skipped = _zip_members(archive, name)
+        out.rejected.extend(skipped)
+        total = sum(info.file_size for info, _ in members)
+        if total > limits.zip_max_mb * MB:
+            out.rejected.append((name, f"expands to {total / MB:.0f} MB, more than {limits.zip_max_mb:g} MB"))
+            return
+        if len(out.saved) + len(members) > limits.max_files:
+            out.rejected.append((name, f"holds {len(members)} files, more than {limits.max_files} in one upload"))
+            return
+        root = dest / safe_name(Path(name).stem)
+        for info, rel in members:
+            target = root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(info) as fin, target.open("wb") as fout:
+                # read at most the declared size: a lying header cannot make us write more
+                shutil.copyfileobj(_Capped(fin, info.file_size), fout)
+            out.saved.append(target)
+
+
+def _zip_members(archive: zipfile.ZipFile, name: str) -> tuple[list, list[tuple[str, str]]]:
+    members, skipped = [], []
+    for info in archive.infolist():
+        rel = safe_relative(info.filename)
+        if rel is None or info.is_dir():
+            continue
+        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+            skipped.append((f"{name}/{info.filename}", "symbolic links are not extracted"))
+        elif problem := type_problem(info.filename):
+            skipped.append((f"{name}/{info.filename}", problem))
+        else:
+            members.append((info, rel))
+    return members, skipped
+
+
+class _Capped:
+    """A reader that stops after `limit` bytes."""
+
+    def __init__(self, raw, limit: int) -> None:
+        self.raw, self.left = raw, limit
+
+    def read(self, n: int = -1) -> bytes:
+        if self.left <= 0:
+            return b""
+        n = self.left if n < 0 else min(n, self.left)
+        data = self.raw.read(n)
+        self.left -= len(data)
+        return data
