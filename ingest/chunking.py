@@ -8,12 +8,14 @@ the model never silently truncates a chunk.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Sequence
 
 from rag.types import Chunk
 
-CHUNKER_ID = "sentence-v1"
+CHUNKER_ID = "sentence-v2"  # v2: Markdown headings start a new chunk
+HEADING = re.compile(r"^#{1,6} \S", re.M)
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,22 @@ class Chunker:
         return self._splitter
 
     def split_page(self, text: str) -> list[tuple[int, int]]:
-        """(start, end) character spans of the chunks of one page's text."""
+        """(start, end) character spans of the chunks of one page's text.
+
+        A Markdown heading always starts a new chunk: a section is about one thing, and a chunk
+        that mixes the end of one section with the start of the next matches neither well.
+        """
+        bounds = [m.start() for m in HEADING.finditer(text) if m.start() > 0]
+        spans: list[tuple[int, int]] = []
+        for lo, hi in zip([0, *bounds], [*bounds, len(text)]):
+            spans += [(lo + s, lo + e) for s, e in self._split_section(text[lo:hi])]
+        return spans
+
+    def _split_section(self, text: str) -> list[tuple[int, int]]:
         spans: list[tuple[int, int]] = []
         cursor = 0
+        if not text.strip():
+            return spans
         for piece in self.splitter.split_text(text):
             start = text.find(piece, cursor)
             if start < 0:  # the splitter normalised something; fall back to a whitespace-tolerant search
