@@ -59,7 +59,11 @@ def bench_throughput(folder: Path, docs, tmp: Path) -> dict:
     embedder = Embedder()
     s = settings(tmp / "ours")
     chunker = make_chunker(s, embedder)
-    texts = [c.text for doc_id, text in docs for c in chunker.chunks(doc_id, file_hash(text.encode()), [PageText(text, None)])]
+    texts = [
+        c.text
+        for doc_id, text in docs
+        for c in chunker.chunks(doc_id, file_hash(text.encode()), [PageText(text, None)])
+    ]
     embedder.embed(texts[:64])  # warm up
 
     t = time.perf_counter()
@@ -89,9 +93,13 @@ def bench_llama_index(folder: Path, embedder, s, tmp: Path) -> float | None:
 
     from rag.embedder import bundled_model_path
 
-    embed = HuggingFaceEmbedding(model_name=str(bundled_model_path()), device="cpu", embed_batch_size=s.embed_batch_size)
+    embed = HuggingFaceEmbedding(
+        model_name=str(bundled_model_path()), device="cpu", embed_batch_size=s.embed_batch_size
+    )
     client = chromadb.PersistentClient(path=str(tmp / "llama-index"))
-    store = ChromaVectorStore(chroma_collection=client.create_collection("peer", configuration={"hnsw": {"space": "cosine"}}))
+    store = ChromaVectorStore(
+        chroma_collection=client.create_collection("peer", configuration={"hnsw": {"space": "cosine"}})
+    )
     t = time.perf_counter()
     documents = SimpleDirectoryReader(str(folder)).load_data()
     VectorStoreIndex.from_documents(
@@ -115,8 +123,12 @@ def bench_rerun(tmp: Path, n_files: int) -> dict:
     first = Sync(s, embedder, Store(s)).run([folder])
     t = time.perf_counter()
     again = Sync(s, embedder, Store(s)).run([folder])
-    return {"files": n_files, "first_s": first.totals.seconds, "rerun_s": time.perf_counter() - t,
-            "rerun_chunks_embedded": again.totals.chunks_added}
+    return {
+        "files": n_files,
+        "first_s": first.totals.seconds,
+        "rerun_s": time.perf_counter() - t,
+        "rerun_chunks_embedded": again.totals.chunks_added,
+    }
 
 
 def peak_rss_mb(folder: Path, home: Path) -> float:
@@ -156,14 +168,25 @@ def main() -> None:
     n = tp["chunks"]
     print(f"corpus: {'scifact' if SCIFACT.exists() else 'generated'}, {len(docs)} docs -> {n} chunks")
     print(f"raw SentenceTransformer.encode : {n / tp['raw_s']:8.1f} chunks/s")
-    print(f"ragspace ingest (end to end)   : {n / tp['ours_s']:8.1f} chunks/s  ratio {tp['raw_s'] / tp['ours_s']:.2f} (target >= 0.85)")
+    print(
+        f"ragspace ingest (end to end)   : {n / tp['ours_s']:8.1f} chunks/s  "
+        f"ratio {tp['raw_s'] / tp['ours_s']:.2f} (target >= 0.85)"
+    )
     if tp["llama_index_s"]:
-        print(f"llama-index from_documents     : {n / tp['llama_index_s']:8.1f} chunks/s  ratio {tp['raw_s'] / tp['llama_index_s']:.2f}"
-              f"  (ragspace is {tp['llama_index_s'] / tp['ours_s']:.2f}x its speed)")
-    print(f"no-change re-run of {rr['files']} files : {rr['rerun_s']:.2f} s, {rr['rerun_chunks_embedded']} chunks embedded (target < 3 s, 0)"
-          f"  [first run {rr['first_s']:.1f} s]")
-    print(f"peak RSS: {rss_half:.0f} MB for {len(docs) // 2} docs, {rss_full:.0f} MB for {len(docs)} docs"
-          f"  (growth {rss_full / rss_half:.2f}x for 2x the docs)")
+        print(
+            f"llama-index from_documents     : {n / tp['llama_index_s']:8.1f} chunks/s  "
+            f"ratio {tp['raw_s'] / tp['llama_index_s']:.2f}"
+            f"  (ragspace is {tp['llama_index_s'] / tp['ours_s']:.2f}x its speed)"
+        )
+    print(
+        f"no-change re-run of {rr['files']} files : {rr['rerun_s']:.2f} s, "
+        f"{rr['rerun_chunks_embedded']} chunks embedded (target < 3 s, 0)"
+        f"  [first run {rr['first_s']:.1f} s]"
+    )
+    print(
+        f"peak RSS: {rss_half:.0f} MB for {len(docs) // 2} docs, {rss_full:.0f} MB for {len(docs)} docs"
+        f"  (growth {rss_full / rss_half:.2f}x for 2x the docs)"
+    )
     print(f"(this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
 
 

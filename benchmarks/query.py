@@ -118,9 +118,14 @@ def grow(settings, embedder, chunks, vectors, size: int) -> float:
     with LexicalIndex(settings.lexical_path, str(col.id)) as lex:
         for start in range(have, size, step):
             rows, vecs = synthetic(chunks, vectors, start, min(size, start + step))
-            col.add(ids=[r[0] for r in rows], embeddings=vecs, documents=[r[2] for r in rows],
-                    metadatas=[{"path": r[1], "chunk_index": 0, "page": 0, "start_char": 0,
-                                "end_char": len(r[2])} for r in rows])
+            col.add(
+                ids=[r[0] for r in rows],
+                embeddings=vecs,
+                documents=[r[2] for r in rows],
+                metadatas=[
+                    {"path": r[1], "chunk_index": 0, "page": 0, "start_char": 0, "end_char": len(r[2])} for r in rows
+                ],
+            )
             lex.add(rows)
         assert col.count() == lex.count() == size, (col.count(), lex.count(), size)
     return time.perf_counter() - t
@@ -219,8 +224,10 @@ def run(args, workdir: Path) -> None:
         extra = bench_first_token(settings, embedder, store, retriever, queries, size)
         rows += [extra] if extra else []
         retriever.close()
-    print(f"\n{len(queries)} SciFact queries, top_k=5, {os.cpu_count()} CPU(s); times in ms, "
-          "retrieval rows exclude the query embedding")
+    print(
+        f"\n{len(queries)} SciFact queries, top_k=5, {os.cpu_count()} CPU(s); times in ms, "
+        "retrieval rows exclude the query embedding"
+    )
     print(f"{'':<28} {'chunks':>7} {'p50':>8} {'p95':>8}   p50/target")
     for row in rows:
         print(row.cells())

@@ -50,9 +50,7 @@ class Chunker:
         if self._splitter is None:
             from llama_index.core.node_parser import SentenceSplitter
 
-            self._splitter = SentenceSplitter(
-                chunk_size=self.limit, chunk_overlap=self.overlap, tokenizer=self._count
-            )
+            self._splitter = SentenceSplitter(chunk_size=self.limit, chunk_overlap=self.overlap, tokenizer=self._count)
         return self._splitter
 
     def split_page(self, text: str) -> list[tuple[int, int]]:
@@ -88,7 +86,11 @@ class Chunker:
             for start, end in self.split_page(page.text):
                 raw.extend((page, s, e) for s, e in self._enforce_limit(page.text, start, end))
         texts = [p.text[s:e] for p, s, e in raw]
-        counts = [len(x) for x in self.tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]] if texts else []
+        counts = (
+            [len(x) for x in self.tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]]
+            if texts
+            else []
+        )
         return [
             Chunk(
                 id=chunk_id(path, file_hash, i),
@@ -123,4 +125,3 @@ def _fuzzy_find(text: str, piece: str, cursor: int) -> int:
     head = piece.strip()[:40]
     pos = text.find(head, cursor)
     return pos if pos >= 0 else cursor
-

@@ -242,8 +242,7 @@ def _load_pdf(data: bytes) -> list[Page]:
         raise _failed(reason + _ENCRYPTED) from None
     if not pages:
         raise _skipped(
-            "no text layer (scanned PDF?): run OCR first, e.g. `ocrmypdf in.pdf out.pdf`, "
-            "and ingest the result"
+            "no text layer (scanned PDF?): run OCR first, e.g. `ocrmypdf in.pdf out.pdf`, and ingest the result"
         )
     return pages
 
@@ -316,9 +315,7 @@ def _table_row(header: list[str], row: list[str]) -> str:
 
 
 def _json_error(exc: json.JSONDecodeError, line: int) -> LoadError:
-    return _failed(
-        f"not valid JSON (line {line}, column {exc.colno}: {exc.msg}): fix it or exclude it"
-    )
+    return _failed(f"not valid JSON (line {line}, column {exc.colno}: {exc.msg}): fix it or exclude it")
 
 
 def _flatten(value: object, path: str, out: list[str]) -> None:
@@ -391,8 +388,7 @@ def _unsupported(suffix: str) -> LoadError:
         return _skipped("unsupported file type '.doc' (old binary Word): save it as .docx")
     name = f"'{suffix}'" if suffix else "(no extension)"
     return _skipped(
-        f"unsupported file type {name}: convert it to text, Markdown, HTML, PDF, DOCX, "
-        "CSV/TSV or JSON, or exclude it"
+        f"unsupported file type {name}: convert it to text, Markdown, HTML, PDF, DOCX, CSV/TSV or JSON, or exclude it"
     )
 
 

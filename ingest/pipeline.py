@@ -46,7 +46,12 @@ def make_chunker(settings: Settings, embedder: Embedder) -> Chunker:
 
 def fingerprint(embedder: Embedder, chunker: Chunker) -> dict:
     """How an index is built; stored with the collection and checked on every open."""
-    return {"embed_model": embedder.model_id, "dim": embedder.dim, "normalized": embedder.normalized, **chunker.settings}
+    return {
+        "embed_model": embedder.model_id,
+        "dim": embedder.dim,
+        "normalized": embedder.normalized,
+        **chunker.settings,
+    }
 
 
 @dataclass
@@ -198,10 +203,14 @@ class Sync:
         if entry and entry.state == "done" and (entry.size, entry.mtime_ns) == (st.st_size, st.st_mtime_ns):
             return FileResult(path, FileStatus.UNCHANGED, chunks=entry.n_chunks)
         if not is_supported(f.path):
-            return self._not_indexed(path, entry, FileStatus.SKIPPED, f"unsupported file type '{f.path.suffix or f.path.name}'")
+            return self._not_indexed(
+                path, entry, FileStatus.SKIPPED, f"unsupported file type '{f.path.suffix or f.path.name}'"
+            )
         if st.st_size > self.max_bytes:
-            reason = (f"too large ({st.st_size / 2**20:.1f} MB > {self.settings.max_file_mb:g} MB); "
-                      "raise `max_file_mb` (--max-file-mb) to include it")
+            reason = (
+                f"too large ({st.st_size / 2**20:.1f} MB > {self.settings.max_file_mb:g} MB); "
+                "raise `max_file_mb` (--max-file-mb) to include it"
+            )
             return self._not_indexed(path, entry, FileStatus.SKIPPED, reason)
         try:
             data = f.path.read_bytes()
@@ -300,8 +309,10 @@ def remove_paths(paths: list[Path], settings: Settings, store: Store) -> IngestR
         entries = manifest.entries()
         hits = sorted(p for p in entries if under(p, targets))
         if not hits:
-            raise ConfigError(f"Nothing indexed under {', '.join(targets)} in collection {settings.collection!r}; "
-                              "see `rag status` for what is indexed.")
+            raise ConfigError(
+                f"Nothing indexed under {', '.join(targets)} in collection {settings.collection!r}; "
+                "see `rag status` for what is indexed."
+            )
         for path in hits:
             manifest.mark_pending([path])
             col.delete(where={"path": path})

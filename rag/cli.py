@@ -35,14 +35,20 @@ def _settings(**flags):
 
 @app.command()
 def ingest(
-    paths: List[Path] = typer.Argument(None, help="Files or folders to index (default with --rebuild: the ones indexed before)."),
+    paths: List[Path] = typer.Argument(
+        None, help="Files or folders to index (default with --rebuild: the ones indexed before)."
+    ),
     collection: Optional[str] = CollectionOpt,
     chroma_url: Optional[str] = ChromaOpt,
     as_json: bool = JsonOpt,
-    rebuild: bool = typer.Option(False, "--rebuild", help="Re-embed everything into a new collection, swapped in when complete."),
+    rebuild: bool = typer.Option(
+        False, "--rebuild", help="Re-embed everything into a new collection, swapped in when complete."
+    ),
     watch: bool = typer.Option(False, "--watch", help="Keep syncing as files change (Ctrl-C to stop)."),
     include: Optional[List[str]] = typer.Option(None, "--include", help="Only files matching this glob (repeatable)."),
-    exclude: Optional[List[str]] = typer.Option(None, "--exclude", help="Leave out files matching this glob (repeatable)."),
+    exclude: Optional[List[str]] = typer.Option(
+        None, "--exclude", help="Leave out files matching this glob (repeatable)."
+    ),
     chunk_size: Optional[int] = typer.Option(None, "--chunk-size", help="Max tokens per chunk."),
     chunk_overlap: Optional[int] = typer.Option(None, "--chunk-overlap", help="Tokens of overlap."),
     embed_model: Optional[str] = typer.Option(None, "--embed-model", help="sentence-transformers model name or path."),
@@ -56,8 +62,14 @@ def ingest(
     from rag.report import print_report
 
     s = _settings(
-        collection=collection, chroma_url=chroma_url, include=include or None, exclude=exclude or None,
-        chunk_size=chunk_size, chunk_overlap=chunk_overlap, embed_model=embed_model, max_file_mb=max_file_mb,
+        collection=collection,
+        chroma_url=chroma_url,
+        include=include or None,
+        exclude=exclude or None,
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+        embed_model=embed_model,
+        max_file_mb=max_file_mb,
     )
     embedder, store = build_embedder(s), build_store(s)
     paths = list(paths or [])
@@ -88,7 +100,9 @@ def ingest(
 
 
 @app.command()
-def status(collection: Optional[str] = CollectionOpt, chroma_url: Optional[str] = ChromaOpt, as_json: bool = JsonOpt) -> None:
+def status(
+    collection: Optional[str] = CollectionOpt, chroma_url: Optional[str] = ChromaOpt, as_json: bool = JsonOpt
+) -> None:
     """Collections, their chunk and file counts, and how each was built."""
     from rag.app import build_store, collection_status
     from rag.report import print_status
@@ -103,7 +117,9 @@ def status(collection: Optional[str] = CollectionOpt, chroma_url: Optional[str] 
 
 @app.command()
 def remove(
-    paths: List[Path] = typer.Argument(..., help="Indexed files or folders to drop from the index (files are not deleted)."),
+    paths: List[Path] = typer.Argument(
+        ..., help="Indexed files or folders to drop from the index (files are not deleted)."
+    ),
     collection: Optional[str] = CollectionOpt,
     chroma_url: Optional[str] = ChromaOpt,
     as_json: bool = JsonOpt,
@@ -139,8 +155,15 @@ def ask(
     from rag.report import print_answer
     from rag.types import Answer
 
-    s = _settings(collection=collection, chroma_url=chroma_url, top_k=top_k, hybrid=hybrid, mmr=mmr,
-                  relevance_threshold=threshold, llm=llm)
+    s = _settings(
+        collection=collection,
+        chroma_url=chroma_url,
+        top_k=top_k,
+        hybrid=hybrid,
+        mmr=mmr,
+        relevance_threshold=threshold,
+        llm=llm,
+    )
     engine = build_engine(s)
     live = sys.stdout.isatty() and not as_json
     answer, streamed = None, ""
@@ -160,7 +183,9 @@ def ask(
 def chat(
     collection: Optional[str] = CollectionOpt,
     chroma_url: Optional[str] = ChromaOpt,
-    host: Optional[str] = typer.Option(None, "--host", help="Address to serve on (default 127.0.0.1; any other needs --auth)."),
+    host: Optional[str] = typer.Option(
+        None, "--host", help="Address to serve on (default 127.0.0.1; any other needs --auth)."
+    ),
     port: Optional[int] = typer.Option(None, "--port", help="Port (default 7860, or RAG_UI_PORT)."),
     auth: Optional[str] = typer.Option(None, "--auth", help="user:password needed to open the UI (default: RAG_AUTH)."),
     llm: Optional[str] = typer.Option(None, "--llm", help="auto | ollama[:MODEL] | embedded[:PATH.gguf]"),

@@ -72,9 +72,18 @@ class Engine:
                 return event
         raise AssertionError("stream() always ends with an Answer")
 
-    def stream(self, question: str, history: list[dict] | None = None, *, top_k: int | None = None,
-               hybrid: bool | None = None, mmr: bool | None = None, threshold: float | None = None,
-               path_glob: str | None = None, temperature: float | None = None) -> Iterator[Event]:
+    def stream(
+        self,
+        question: str,
+        history: list[dict] | None = None,
+        *,
+        top_k: int | None = None,
+        hybrid: bool | None = None,
+        mmr: bool | None = None,
+        threshold: float | None = None,
+        path_glob: str | None = None,
+        temperature: float | None = None,
+    ) -> Iterator[Event]:
         """Yield answer text pieces as they are generated, then the final `Answer`."""
         question = (question or "").strip()
         if not question:
@@ -82,11 +91,14 @@ class Engine:
         started = time.perf_counter()
         threshold = self.settings.relevance_threshold if threshold is None else threshold
         query, rewritten = self.standalone_query(question, history or [])
-        candidates = self.retriever.search(query, top_k=top_k, hybrid=hybrid, mmr=mmr, threshold=-1.0, path_glob=path_glob)
+        candidates = self.retriever.search(
+            query, top_k=top_k, hybrid=hybrid, mmr=mmr, threshold=-1.0, path_glob=path_glob
+        )
         timings = Timings(retrieve_s=time.perf_counter() - started)
         if not candidates:
+            matching = f" matching {path_glob}" if path_glob else ""
             raise EmptyCollection(
-                f"Collection {self.settings.collection!r} has no documents{' matching ' + path_glob if path_glob else ''}"
+                f"Collection {self.settings.collection!r} has no documents{matching}"
                 f" - add some with `rag ingest PATH --collection {self.settings.collection}`."
             )
         relevant = [s for s in candidates if s.score >= threshold]
@@ -94,8 +106,9 @@ class Engine:
             timings.total_s = time.perf_counter() - started
             yield self._abstain(candidates, rewritten, threshold, timings)
             return
-        yield from self._generate(question if rewritten is None else query, relevant, history or [],
-                                  rewritten, temperature, timings, started)
+        yield from self._generate(
+            question if rewritten is None else query, relevant, history or [], rewritten, temperature, timings, started
+        )
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -124,7 +137,9 @@ class Engine:
         )
         return Answer(text=text, sources=shown, abstained=True, rewritten_query=rewritten, timings=timings)
 
-    def fit_context(self, question: str, sources: list[Source], llm: LLMBackend) -> tuple[list[str], list[Source], bool]:
+    def fit_context(
+        self, question: str, sources: list[Source], llm: LLMBackend
+    ) -> tuple[list[str], list[Source], bool]:
         """Source blocks that fit the context window, lowest-ranked dropped first."""
         budget = llm.context_window - self.settings.max_answer_tokens
         budget -= llm.count_tokens(prompts.SYSTEM) + llm.count_tokens(prompts.user_message(question, [])) + 16
@@ -141,23 +156,43 @@ class Engine:
             budget -= cost
         return blocks, sources, False
 
-    def _generate(self, question: str, relevant: list[Source], history: list[dict], rewritten: str | None,
-                  temperature: float | None, timings: Timings, started: float) -> Iterator[Event]:
+    def _generate(
+        self,
+        question: str,
+        relevant: list[Source],
+        history: list[dict],
+        rewritten: str | None,
+        temperature: float | None,
+        timings: Timings,
+        started: float,
+    ) -> Iterator[Event]:
         llm = self.llm
         blocks, used, cut = self.fit_context(question, relevant, llm)
-        messages = [{"role": "system", "content": prompts.SYSTEM},
-                    {"role": "user", "content": prompts.user_message(question, blocks)}]
+        messages = [
+            {"role": "system", "content": prompts.SYSTEM},
+            {"role": "user", "content": prompts.user_message(question, blocks)},
+        ]
         text = ""
-        for piece in llm.stream_chat(messages, temperature=temperature if temperature is not None else self.settings.temperature,
-                                     max_tokens=self.settings.max_answer_tokens):
+        for piece in llm.stream_chat(
+            messages,
+            temperature=temperature if temperature is not None else self.settings.temperature,
+            max_tokens=self.settings.max_answer_tokens,
+        ):
             if timings.first_token_s is None:
                 timings.first_token_s = time.perf_counter() - started
             text += piece
             yield piece
             if len(text) > 2 * REPEAT_TAIL and text[-REPEAT_TAIL:] in text[:-REPEAT_TAIL]:
                 break  # the model is repeating itself; what it had to say is already there
-        answer = Answer(text=text.strip(), sources=used, rewritten_query=rewritten, backend=llm.name,
-                        model=llm.model, context_cut=cut, timings=timings)
+        answer = Answer(
+            text=text.strip(),
+            sources=used,
+            rewritten_query=rewritten,
+            backend=llm.name,
+            model=llm.model,
+            context_cut=cut,
+            timings=timings,
+        )
         answer.abstained = bool(LLM_ABSTAINS.search(answer.text)) and len(answer.text) < 200
         if self.embedder is not None and answer.text:
             self._verify(answer)

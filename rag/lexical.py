@@ -129,9 +129,7 @@ class LexicalIndex:
             self.db.execute("BEGIN")
             self._delete_where(by_id, ids)  # idempotent, like Chroma's upsert
             self.db.executemany(f"INSERT INTO {self.docs} (id, path, text) VALUES (?, ?, ?)", rows)
-            self.db.execute(
-                f"INSERT INTO {self.fts}(rowid, text) SELECT n, text FROM {self.docs} WHERE {by_id}", ids
-            )
+            self.db.execute(f"INSERT INTO {self.fts}(rowid, text) SELECT n, text FROM {self.docs} WHERE {by_id}", ids)
 
     def delete_path(self, path: str) -> None:
         """Remove every chunk of `path`."""
@@ -160,8 +158,10 @@ class LexicalIndex:
                 got = col.get(include=["documents", "metadatas"], limit=page, offset=offset)
                 self.db.executemany(
                     f"INSERT OR REPLACE INTO {self.docs} (id, path, text) VALUES (?, ?, ?)",
-                    [(i, str((m or {}).get("path", "")), d or "")
-                     for i, m, d in zip(got["ids"], got["metadatas"], got["documents"])],
+                    [
+                        (i, str((m or {}).get("path", "")), d or "")
+                        for i, m, d in zip(got["ids"], got["metadatas"], got["documents"])
+                    ],
                 )
                 if len(got["ids"]) < page:
                     break
@@ -225,8 +225,10 @@ class LexicalIndex:
             if paths is not None:
                 where += " AND d.path IN (SELECT value FROM json_each(?))"
                 params.append(json.dumps(paths))
-            sql = (f"SELECT d.id, -bm25({self.fts}) FROM {self.fts} "
-                   f"JOIN {self.docs} d ON d.n = {self.fts}.rowid "
-                   f"WHERE {where} ORDER BY bm25({self.fts}) LIMIT ?")
+            sql = (
+                f"SELECT d.id, -bm25({self.fts}) FROM {self.fts} "
+                f"JOIN {self.docs} d ON d.n = {self.fts}.rowid "
+                f"WHERE {where} ORDER BY bm25({self.fts}) LIMIT ?"
+            )
             rows = self.db.execute(sql, (*params, k)).fetchall()
         return [(i, float(score)) for i, score in rows if score >= MIN_SCORE]

@@ -47,7 +47,9 @@ def print_status(settings: Settings, rows: list[dict], console: Console | None =
         table.add_column(col, overflow="fold")
     for r in rows:
         built = ", ".join(f"{k}={v}" for k, v in r["built_with"].items())
-        table.add_row(r["name"], str(r["files"]), str(r["chunks"]), built, "\n".join(r["roots"]), r["last_indexed"] or "")
+        table.add_row(
+            r["name"], str(r["files"]), str(r["chunks"]), built, "\n".join(r["roots"]), r["last_indexed"] or ""
+        )
     console.print(table)
 
 
@@ -68,7 +70,13 @@ def print_answer(answer: Answer, *, streamed: str | None = None, console: Consol
         table.add_column(col, overflow="fold")
     for s in answer.sources:
         snippet = " ".join(s.text.split())
-        table.add_row(f"[{s.n}]", s.path, str(s.page or ""), f"{s.score:.3f}", snippet[:160] + ("..." if len(snippet) > 160 else ""))
+        table.add_row(
+            f"[{s.n}]",
+            s.path,
+            str(s.page or ""),
+            f"{s.score:.3f}",
+            snippet[:160] + ("..." if len(snippet) > 160 else ""),
+        )
     console.print(table)
     for u in answer.unsupported:
         console.print(f"[yellow]unsupported:[/] {u.sentence} [dim]({u.reason})[/]", highlight=False)
@@ -82,5 +90,9 @@ def print_answer(answer: Answer, *, streamed: str | None = None, console: Consol
     t = answer.timings
     who = f"{answer.backend}:{answer.model}" if answer.backend else "no LLM (abstained)"
     first = f", first token {t.first_token_s:.2f}s" if t.first_token_s is not None else ""
-    console.print(f"[dim]{who} - retrieve {t.retrieve_s * 1000:.0f} ms{first}, total {t.total_s:.2f}s"
-                  + ("; " + "; ".join(notes) if notes else "") + "[/]", highlight=False)
+    console.print(
+        f"[dim]{who} - retrieve {t.retrieve_s * 1000:.0f} ms{first}, total {t.total_s:.2f}s"
+        + ("; " + "; ".join(notes) if notes else "")
+        + "[/]",
+        highlight=False,
+    )

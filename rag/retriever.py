@@ -61,9 +61,17 @@ class _Hit:
     def source(self, n: int) -> Source:
         m = self.meta
         return Source(
-            n=n, id=self.id, path=self.path, page=int(m.get("page") or 0) or None, text=self.text,
-            score=self.cosine, start_char=int(m.get("start_char", 0)), end_char=int(m.get("end_char", 0)),
-            chunk_index=int(m.get("chunk_index", 0)), fused_score=self.fused, bm25_score=self.bm25,
+            n=n,
+            id=self.id,
+            path=self.path,
+            page=int(m.get("page") or 0) or None,
+            text=self.text,
+            score=self.cosine,
+            start_char=int(m.get("start_char", 0)),
+            end_char=int(m.get("end_char", 0)),
+            chunk_index=int(m.get("chunk_index", 0)),
+            fused_score=self.fused,
+            bm25_score=self.bm25,
         )
 
 
@@ -128,9 +136,7 @@ def mmr_order(hits: list[_Hit], query: np.ndarray, k: int, lam: float, relevance
 class Retriever:
     """Finds the chunks of a collection that best answer a question."""
 
-    def __init__(
-        self, settings: Settings, embedder: Embedder, store: Store, collection: str | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder, store: Store, collection: str | None = None) -> None:
         self.settings = settings
         self.embedder = embedder
         self.store = store
@@ -171,8 +177,15 @@ class Retriever:
             FingerprintMismatch: it was built with another embedding model.
         """
         self._open()  # before embedding: a missing collection or wrong model fails fast
-        return self.search_vector(query, self.embedder.embed_query(query), top_k=top_k, hybrid=hybrid,
-                                  mmr=mmr, threshold=threshold, path_glob=path_glob)
+        return self.search_vector(
+            query,
+            self.embedder.embed_query(query),
+            top_k=top_k,
+            hybrid=hybrid,
+            mmr=mmr,
+            threshold=threshold,
+            path_glob=path_glob,
+        )
 
     def search_vector(self, query: str, vector: np.ndarray, **options: Any) -> list[Source]:
         """`search` with the question already embedded (benchmarks time retrieval alone with it)."""
@@ -185,9 +198,17 @@ class Retriever:
             self.close()
             return self._search(query, vector, **options)
 
-    def _search(self, query: str, vector: np.ndarray, *, top_k: int | None = None,
-                hybrid: bool | None = None, mmr: bool | None = None, threshold: float | None = None,
-                path_glob: str | None = None) -> list[Source]:
+    def _search(
+        self,
+        query: str,
+        vector: np.ndarray,
+        *,
+        top_k: int | None = None,
+        hybrid: bool | None = None,
+        mmr: bool | None = None,
+        threshold: float | None = None,
+        path_glob: str | None = None,
+    ) -> list[Source]:
         s = self.settings
         top_k = top_k or s.top_k
         hybrid = s.hybrid if hybrid is None else hybrid
@@ -227,8 +248,11 @@ class Retriever:
             # checked once per open: ingestion re-syncs the keyword index whenever it writes
             self._lex_in_step = self._lex.count() == col.count()
             if not self._lex_in_step:
-                log.warning("the keyword index of %r is out of step with the collection; run `rag ingest` on "
-                            "its folders to rebuild it", self.name)
+                log.warning(
+                    "the keyword index of %r is out of step with the collection; run `rag ingest` on "
+                    "its folders to rebuild it",
+                    self.name,
+                )
         return self._col, self._lex
 
     def _glob(self, pattern: str | None) -> _Glob:
@@ -255,8 +279,9 @@ class Retriever:
             vecs = got["embeddings"][0] if vectors else [None] * len(got["ids"][0])
             hits = [
                 _Hit(i, d or "", m or {}, 1.0 - float(dist), v)
-                for i, d, m, dist, v in zip(got["ids"][0], got["documents"][0], got["metadatas"][0],
-                                            got["distances"][0], vecs)
+                for i, d, m, dist, v in zip(
+                    got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], vecs
+                )
             ]
             exhausted = len(hits) < n
             hits = [h for h in hits if glob.keep(h.path)]

@@ -34,9 +34,7 @@ def config_file() -> Path:
 class Settings(BaseSettings):
     """Everything a user can configure. Each field is also `RAG_<NAME>` and a `rag.toml` key."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="RAG_", extra="forbid", validate_default=True, populate_by_name=True
-    )
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="forbid", validate_default=True, populate_by_name=True)
 
     home: Path = Field(
         default_factory=default_home,
@@ -58,14 +56,18 @@ class Settings(BaseSettings):
         description="Maximum chunk length in the embedding model's tokens; capped to the model's limit.",
     )
     chunk_overlap: int = Field(default=32, ge=0, description="Tokens shared by neighbouring chunks.")
-    include: list[str] = Field(default_factory=list, description="Glob patterns; when set, only matching files are ingested.")
+    include: list[str] = Field(
+        default_factory=list, description="Glob patterns; when set, only matching files are ingested."
+    )
     exclude: list[str] = Field(default_factory=list, description="Glob patterns of files to leave out.")
     max_file_mb: float = Field(default=50.0, gt=0, description="Files larger than this many MB are skipped.")
     watch_debounce_ms: int = Field(default=800, ge=50, description="Quiet time before --watch re-syncs.")
 
     # Retrieval (rag/retriever.py)
     top_k: int = Field(default=5, ge=1, le=100, description="Sources retrieved per question.")
-    hybrid: bool = Field(default=False, description="Fuse BM25 keyword search with dense search (reciprocal rank fusion).")
+    hybrid: bool = Field(
+        default=False, description="Fuse BM25 keyword search with dense search (reciprocal rank fusion)."
+    )
     relevance_threshold: float = Field(
         default=0.3,
         ge=-1.0,
@@ -73,7 +75,9 @@ class Settings(BaseSettings):
         description="Minimum cosine similarity for a source to count; with none above it the answer abstains.",
     )
     mmr: bool = Field(default=False, description="Diversify sources with maximal marginal relevance.")
-    mmr_lambda: float = Field(default=0.5, ge=0.0, le=1.0, description="MMR trade-off: 1 = relevance only, 0 = diversity only.")
+    mmr_lambda: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="MMR trade-off: 1 = relevance only, 0 = diversity only."
+    )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
 
     # LLM (used by rag/llm; see `rag ask`)
@@ -106,12 +110,18 @@ class Settings(BaseSettings):
     )
 
     # Chat UI (ui/; see `rag chat`)
-    ui_host: str = Field(default="127.0.0.1", description="Address the chat UI binds to; any non-loopback one needs `auth`.")
+    ui_host: str = Field(
+        default="127.0.0.1", description="Address the chat UI binds to; any non-loopback one needs `auth`."
+    )
     ui_port: int = Field(default=7860, ge=1, le=65535, description="Port of the chat UI.")
-    auth: str | None = Field(default=None, description="`user:password` required to open the UI (mandatory off 127.0.0.1).")
+    auth: str | None = Field(
+        default=None, description="`user:password` required to open the UI (mandatory off 127.0.0.1)."
+    )
     upload_max_mb: float = Field(default=50.0, gt=0, description="Largest single upload (a file or a zip), in MB.")
     upload_max_files: int = Field(default=200, ge=1, description="Most files one upload (or one zip) may add.")
-    zip_max_mb: float = Field(default=200.0, gt=0, description="Most MB a zip may expand to (guards against zip bombs).")
+    zip_max_mb: float = Field(
+        default=200.0, gt=0, description="Most MB a zip may expand to (guards against zip bombs)."
+    )
     chat_concurrency: int = Field(
         default=4,
         ge=1,
@@ -126,8 +136,7 @@ class Settings(BaseSettings):
 
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,50}[A-Za-z0-9]", v) or "__" in v:
             raise ValueError(
-                "use 3-52 letters, digits, '.', '_' or '-', starting and ending with a letter or digit, "
-                "and no '__'"
+                "use 3-52 letters, digits, '.', '_' or '-', starting and ending with a letter or digit, and no '__'"
             )
         return v
 
@@ -171,9 +180,7 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**given)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors())
         raise ConfigError(
             f"Invalid settings ({problems}). Fix the flag, the RAG_* environment variable "
             f"or {config_file()} that sets it."

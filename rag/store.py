@@ -39,7 +39,7 @@ def fingerprint_metadata(fp: dict[str, Any], *, complete: bool) -> dict[str, Any
 
 def read_fingerprint(metadata: dict[str, Any] | None) -> dict[str, Any]:
     meta = metadata or {}
-    return {k[len(FP_PREFIX):]: v for k, v in meta.items() if k.startswith(FP_PREFIX)}
+    return {k[len(FP_PREFIX) :]: v for k, v in meta.items() if k.startswith(FP_PREFIX)}
 
 
 def describe(fp: dict[str, Any]) -> str:

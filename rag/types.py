@@ -81,8 +81,7 @@ class IngestReport:
         return {
             "collection": self.collection,
             "files": [
-                {"path": f.path, "status": f.status.value, "reason": f.reason, "chunks": f.chunks}
-                for f in self.files
+                {"path": f.path, "status": f.status.value, "reason": f.reason, "chunks": f.chunks} for f in self.files
             ],
             "totals": {**asdict(self.totals), "seconds": round(self.totals.seconds, 3)},
         }

@@ -68,8 +68,13 @@ if TYPE_CHECKING:
     from rag.embedder import Embedder
 
 __all__ = [
-    "DEFAULT_THRESHOLD", "SentenceSupport", "VerifyResult", "attach_citations", "check_answer",
-    "parse_citations", "split_sentences",
+    "DEFAULT_THRESHOLD",
+    "SentenceSupport",
+    "VerifyResult",
+    "attach_citations",
+    "check_answer",
+    "parse_citations",
+    "split_sentences",
 ]
 
 DEFAULT_THRESHOLD = 0.65
@@ -161,8 +166,9 @@ def _prepare(text: str, valid: set[int]) -> tuple[str, list[SentenceSupport], li
         nums = parse_citations(raw) if kind == "text" else []
         invalid += [n for n in nums if n not in valid and n not in invalid]
         skip = kind if kind != "text" else "abstention" if _ABSTAIN.search(clean) else None
-        row = SentenceSupport(clean, cur, cur + len(clean), [n for n in nums if n in valid],
-                              0.0, None, True, "skipped", skip)
+        row = SentenceSupport(
+            clean, cur, cur + len(clean), [n for n in nums if n in valid], 0.0, None, True, "skipped", skip
+        )
         rows.append(row)
         cur += len(clean)
         if skip is None:
@@ -213,8 +219,7 @@ def _embed(embedder: Embedder, texts: list[str]) -> np.ndarray:
 
 def _index(sources: Sequence[Source], sents: list) -> dict[int, TermIndex]:
     # a chunk rarely repeats its document's subject, which its file name often carries
-    index = {s.n: TermIndex().add(terms(re.sub(r"[_\W]+", " ", PurePath(s.path).stem), True))
-             for s in sources}
+    index = {s.n: TermIndex().add(terms(re.sub(r"[_\W]+", " ", PurePath(s.path).stem), True)) for s in sources}
     for n, _, found in sents:
         index[n].add(found)
     return index
@@ -226,7 +231,7 @@ def _evidence(claims: list[_Claim], sources: Sequence[Source], embedder: Embedde
     kept = [x for x, k in zip(sents, _keep(sents, claims)) if k]
     texts = list(dict.fromkeys(sent for _, sent, _ in kept))  # overlapping chunks repeat some
     vecs = _embed(embedder, [c.text for c in claims] + texts)
-    by_text = dict(zip(texts, vecs[len(claims):]))
+    by_text = dict(zip(texts, vecs[len(claims) :]))
     windows, owner = [], []
     for i, (n, sent, _) in enumerate(kept):
         windows.append(by_text[sent])
@@ -258,8 +263,9 @@ def _support(c: _Claim, sims: np.ndarray, ev: _Evidence, ns: Sequence[int]) -> t
     lex = sum(WEIGHTS[t.kind] for t, f in zip(c.terms, found) if f) / total
     # names need only appear somewhere: "Olympus Mons, on Mars, ..." cites a chunk that
     # never says "Mars"; numbers and identifiers must be in the sources given
-    missing = [t for t, f in zip(c.terms, found) if not f and t.kind != "word"
-               and (t.kind != "name" or not ev.every.has(t))]
+    missing = [
+        t for t, f in zip(c.terms, found) if not f and t.kind != "word" and (t.kind != "name" or not ev.every.has(t))
+    ]
     return (W * emb + (1 - W) * lex) * PENALTY ** len(missing), missing
 
 
@@ -323,8 +329,11 @@ def check_answer(
             row = rows[c.row]
             row.status, row.supported = "unsupported", False
             row.reason = "no sources were retrieved"
-    flagged = [Unsupported(r.sentence, r.cited, r.reason or "", r.support)
-               for r in rows if r.status in ("unsupported", "miscited")]
+    flagged = [
+        Unsupported(r.sentence, r.cited, r.reason or "", r.support)
+        for r in rows
+        if r.status in ("unsupported", "miscited")
+    ]
     return VerifyResult(clean, flagged, invalid, rows)
 
 
@@ -337,7 +346,7 @@ def attach_citations(text: str, result: VerifyResult) -> str:
     for row in sorted(result.per_sentence, key=lambda r: r.start, reverse=True):
         if row.status != "supported" or row.cited or row.best is None:
             continue
-        tail = re.search(r"[.!?:;…]*[\"'”’)*_]*$", text[row.start:row.end])
+        tail = re.search(r"[.!?:;…]*[\"'”’)*_]*$", text[row.start : row.end])
         at = row.start + tail.start()
         text = f"{text[:at]} [{row.best}]{text[at:]}"
     return text

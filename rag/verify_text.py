@@ -30,9 +30,11 @@ _ABBREV = set(
 
 def _starts_block(body: str) -> bool:
     """Blank lines, fences, headings, list items and table rows end the paragraph before."""
-    return not body.strip() or bool(
-        _FENCE.match(body) or _HEADING.match(body) or _LIST.match(body)
-    ) or body.lstrip().startswith("|")
+    return (
+        not body.strip()
+        or bool(_FENCE.match(body) or _HEADING.match(body) or _LIST.match(body))
+        or body.lstrip().startswith("|")
+    )
 
 
 def _blocks(text: str) -> list[tuple[int, int, str]]:
@@ -71,14 +73,14 @@ def _blocks(text: str) -> list[tuple[int, int, str]]:
 
 def _is_boundary(text: str, lo: int, m: re.Match) -> bool:
     """Does the terminator m end a sentence, given what precedes and follows it?"""
-    rest = text[m.end():]
+    rest = text[m.end() :]
     if rest and not rest[0].isspace():
         return False  # 3.5, file.py
     nxt = rest.lstrip()[:1]
     if nxt and not (nxt.isupper() or nxt.isdigit() or nxt in "\"'“‘([*_`"):
         return False  # "e.g. the", "approx. twenty"
     if m.group().startswith(".") and not m.group().startswith(".."):
-        word = re.search(r"[\w.]*$", text[lo:m.start()]).group().lower()
+        word = re.search(r"[\w.]*$", text[lo : m.start()]).group().lower()
         initial = len(word) == 1 and word.isalpha()
         if word in _ABBREV or initial or (word == "no" and nxt.isdigit()):
             return False  # Dr. Smith, J. Smith, No. 5
@@ -146,7 +148,7 @@ def drop_invalid(piece: str, valid: set[int]) -> str:
         keep = [n for n in nums if n in valid]
         if len(keep) == len(nums):
             continue
-        before = piece[last:m.start()]
+        before = piece[last : m.start()]
         # "rust [7]." -> "rust.": the space belonged to the marker
         out.append(f"{before}[{', '.join(map(str, keep))}]" if keep else before.rstrip(" \t"))
         last = m.end()
@@ -190,8 +192,21 @@ _WITH_UNIT = re.compile(r"(\d+(?:\.\d+)?)(?:st|nd|rd|th|[a-zA-Z%°]{1,3})")  # 4
 _IDENT = re.compile(r"\d|_|[a-z][A-Z]|\w\.\w")  # ZX-4471, TIME_WAIT, camelCase, file.py
 _SENTENCE_OPENERS = ".!?:;*_\"'“‘(—–-•>"
 _SUFFIXES = (
-    "ations", "ation", "ments", "ment", "ness", "ingly", "ings", "ing", "edly", "ied", "ies",
-    "ed", "es", "ly", "s",
+    "ations",
+    "ation",
+    "ments",
+    "ment",
+    "ness",
+    "ingly",
+    "ings",
+    "ing",
+    "edly",
+    "ied",
+    "ies",
+    "ed",
+    "es",
+    "ly",
+    "s",
 )
 
 

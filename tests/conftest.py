@@ -30,6 +30,22 @@ def isolated_home(tmp_path, monkeypatch):
     return home
 
 
+@pytest.fixture
+def docs(tmp_path) -> Path:
+    """A private copy of tests/data/docs that a test may edit."""
+    from tests.helpers import copy_docs
+
+    return copy_docs(tmp_path / "docs")
+
+
+@pytest.fixture
+def settings(isolated_home):
+    """Settings for a collection named `test` in this test's RAG_HOME."""
+    from rag.settings import Settings
+
+    return Settings(home=isolated_home, collection="test")
+
+
 @pytest.fixture(scope="session")
 def embedder():
     """The real bundled all-MiniLM-L6-v2, loaded once for the whole run."""
@@ -61,7 +77,8 @@ def chroma_server(tmp_path_factory):
     log = open(path / "server.log", "wb")
     proc = subprocess.Popen(
         [_chroma_cli(), "run", "--path", str(path / "data"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

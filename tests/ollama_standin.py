@@ -186,9 +186,7 @@ class OllamaStandin:
         self.config = config or StandinConfig()
         self._server = _Server(self.config)
         self.host = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self) -> OllamaStandin:
         self._thread.start()

@@ -136,8 +136,17 @@ def test_client_server_mode_against_a_real_chroma_server(tmp_path, chroma_server
     assert rebuilt.returncode == 0 and json.loads(rebuilt.stdout)["totals"]["ingested"] == 6
 
 
-ANSWER_KEYS = {"answer", "abstained", "sources", "unsupported", "rewritten_query", "backend", "model",
-               "context_cut", "timings"}
+ANSWER_KEYS = {
+    "answer",
+    "abstained",
+    "sources",
+    "unsupported",
+    "rewritten_query",
+    "backend",
+    "model",
+    "context_cut",
+    "timings",
+}
 
 
 def test_ask_prints_one_json_object_and_missing_collections_say_how_to_ingest(tmp_path):

@@ -83,8 +83,10 @@ def test_follow_up_is_rewritten_with_the_history(engine):
 
 
 def test_invented_citation_is_removed_and_flagged(indexed, embedder):
-    reply = ("Olympus Mons rises about 22 kilometres above the plains [1]. "
-             "It was first climbed in 1953 by a team of Norwegian astronauts [7].")
+    reply = (
+        "Olympus Mons rises about 22 kilometres above the plains [1]. "
+        "It was first climbed in 1953 by a team of Norwegian astronauts [7]."
+    )
     with OllamaStandin(StandinConfig(replies=[reply])) as server:
         s = indexed.model_copy(update={"ollama_host": server.host, "llm": "ollama:llama3.2"})
         engine = build_engine(s, embedder=embedder)
@@ -99,7 +101,9 @@ def test_context_is_fitted_to_a_small_window(indexed, embedder):
     s = indexed.model_copy(update={"num_ctx": 512, "max_answer_tokens": 300, "top_k": 5})
     engine = build_engine(s, embedder=embedder)
     llm = resolve_llm(s, "embedded")
-    blocks, used, cut = engine.fit_context("What is on Mars?", engine.retriever.search("What is on Mars?", threshold=-1.0), llm)
+    blocks, used, cut = engine.fit_context(
+        "What is on Mars?", engine.retriever.search("What is on Mars?", threshold=-1.0), llm
+    )
     assert cut and 1 <= len(used) < 5 and len(blocks) == len(used)
     assert [u.n for u in used] == list(range(1, len(used) + 1))  # the lowest-ranked were dropped
 

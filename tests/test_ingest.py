@@ -10,19 +10,8 @@ import pytest
 
 from ingest.pipeline import remove_paths
 from rag.errors import ConfigError, FingerprintMismatch
-from rag.settings import Settings
 from rag.store import REBUILD_SUFFIX, Store
-from tests.helpers import by_path, copy_docs, stored, sync
-
-
-@pytest.fixture
-def docs(tmp_path) -> Path:
-    return copy_docs(tmp_path / "docs")
-
-
-@pytest.fixture
-def settings(isolated_home) -> Settings:
-    return Settings(home=isolated_home, collection="test")
+from tests.helpers import by_path, stored, sync
 
 
 def statuses(report) -> dict[str, str]:
@@ -32,8 +21,12 @@ def statuses(report) -> dict[str, str]:
 def test_ingest_every_format_then_rerun_embeds_nothing(settings, embedder, docs):
     first = sync(settings, embedder, [docs])
     assert statuses(first) == {
-        "mars.md": "ingested", "sourdough.txt": "ingested", "tcp.html": "ingested",
-        "troubleshooting.md": "ingested", "planets.csv": "ingested", "settings.json": "ingested",
+        "mars.md": "ingested",
+        "sourdough.txt": "ingested",
+        "tcp.html": "ingested",
+        "troubleshooting.md": "ingested",
+        "planets.csv": "ingested",
+        "settings.json": "ingested",
         "hello.py": "ingested",
     }
     chunks = stored(settings)

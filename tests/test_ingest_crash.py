@@ -50,8 +50,9 @@ def done_rows(state: Path) -> int:
 
 def kill_after(env: dict, corpus: Path, done_at_least: int) -> bool:
     """Start an ingest, SIGKILL it once `done_at_least` files are committed; True if it was still running."""
-    proc = subprocess.Popen(rag_cmd("ingest", str(corpus), "--json"), env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        rag_cmd("ingest", str(corpus), "--json"), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     state = Path(env["RAG_HOME"]) / "state.sqlite3"
     deadline = time.monotonic() + 300
     while proc.poll() is None and time.monotonic() < deadline:
@@ -67,8 +68,7 @@ def kill_after(env: dict, corpus: Path, done_at_least: int) -> bool:
 def test_sigkill_mid_ingest_converges_to_the_exact_chunk_set(tmp_path, embedder):
     corpus = tmp_path / "corpus"
     make_corpus(corpus)
-    env = {**os.environ, "RAG_HOME": str(tmp_path / "killed"), "RAG_EMBED_BATCH_SIZE": "4",
-           "RAG_COLLECTION": "crash"}
+    env = {**os.environ, "RAG_HOME": str(tmp_path / "killed"), "RAG_EMBED_BATCH_SIZE": "4", "RAG_COLLECTION": "crash"}
 
     # kill at several points, each run resuming the last one's work
     killed_mid_run = [kill_after(env, corpus, done) for done in (1, 9, 20, 33)]

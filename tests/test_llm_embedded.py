@@ -23,12 +23,10 @@ from rag.settings import Settings
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
 
 
-@pytest.fixture(autouse=True)
-def rag_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "rag-home"
-    monkeypatch.setenv("RAG_HOME", str(home))
-    monkeypatch.setenv("RAG_CONFIG", str(tmp_path / "no-rag.toml"))
-    return home
+@pytest.fixture
+def rag_home(isolated_home: Path) -> Path:
+    """conftest's per-test RAG_HOME (the autouse fixture also hides any rag.toml)."""
+    return isolated_home
 
 
 @pytest.fixture(scope="module")

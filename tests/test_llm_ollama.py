@@ -27,12 +27,10 @@ QUESTION = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def rag_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "rag-home"
-    monkeypatch.setenv("RAG_HOME", str(home))
-    monkeypatch.setenv("RAG_CONFIG", str(tmp_path / "no-rag.toml"))
-    return home
+@pytest.fixture
+def rag_home(isolated_home: Path) -> Path:
+    """conftest's per-test RAG_HOME (the autouse fixture also hides any rag.toml)."""
+    return isolated_home
 
 
 @pytest.fixture

@@ -122,9 +122,7 @@ def test_binary_file_named_txt_fails_as_binary(tmp_path: Path) -> None:
     png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
     error = load_error(tmp_path, "image.txt", png)
     assert not error.skipped
-    assert error.reason.startswith(
-        "not valid text: looks like binary data (NUL character at position 8)"
-    )
+    assert error.reason.startswith("not valid text: looks like binary data (NUL character at position 8)")
     assert "--exclude" in error.reason
 
 
@@ -138,9 +136,7 @@ def test_control_characters_without_nul_fail_as_binary(tmp_path: Path) -> None:
 def test_invalid_utf8_names_the_byte_and_the_fix(tmp_path: Path) -> None:
     error = load_error(tmp_path, "latin1.txt", "first line\ncafé au lait\n".encode("latin-1"))
     assert not error.skipped
-    assert error.reason == (
-        "not valid text: invalid UTF-8 at byte 14 (line 2); re-save the file as UTF-8"
-    )
+    assert error.reason == ("not valid text: invalid UTF-8 at byte 14 (line 2); re-save the file as UTF-8")
 
 
 def test_legacy_8bit_text_is_invalid_utf8_not_binary(tmp_path: Path) -> None:
@@ -168,8 +164,7 @@ def test_html_keeps_visible_text_in_blocks(tmp_path: Path) -> None:
     [page] = load_file(write(tmp_path, "guide.html", PAGE_HTML.encode()))
     assert page.page is None
     assert page.text == (
-        "Guide\n\nInstall\n\nRun the installer and wait.\n\n"
-        "Key | Value\n\nport | 8080\n\nLine one\nLine two"
+        "Guide\n\nInstall\n\nRun the installer and wait.\n\nKey | Value\n\nport | 8080\n\nLine one\nLine two"
     )
     for hidden in ("secret", "color", "comment", "Enable JavaScript", "hidden", "DOCTYPE"):
         assert hidden not in page.text
@@ -227,9 +222,7 @@ def test_truncated_pdf_fails_as_corrupt(tmp_path: Path) -> None:
 def test_garbage_named_pdf_fails_as_corrupt(tmp_path: Path) -> None:
     error = load_error(tmp_path, "fake.pdf", random.Random(1).randbytes(4000))
     assert not error.skipped
-    assert error.reason == (
-        "corrupt PDF (no %PDF- header; not a PDF file?): re-export or repair it"
-    )
+    assert error.reason == ("corrupt PDF (no %PDF- header; not a PDF file?): re-export or repair it")
 
 
 def test_pdf_with_broken_body_fails_as_corrupt_not_crash(tmp_path: Path) -> None:
@@ -254,14 +247,10 @@ def encrypt(data: bytes, user_password: str) -> bytes:
 def test_password_protected_pdf_fails_with_decrypt_hint(tmp_path: Path) -> None:
     error = load_error(tmp_path, "locked.pdf", encrypt(make_pdf(["Secret"]), "s3cret"))
     assert not error.skipped
-    assert error.reason == (
-        "encrypted PDF: decrypt it first (e.g. `qpdf --decrypt in.pdf out.pdf`)"
-    )
+    assert error.reason == ("encrypted PDF: decrypt it first (e.g. `qpdf --decrypt in.pdf out.pdf`)")
 
 
-def test_aes_pdf_without_crypto_package_names_both_fixes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_aes_pdf_without_crypto_package_names_both_fixes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError
 
@@ -283,9 +272,7 @@ def test_pdf_encrypted_with_empty_user_password_is_read(tmp_path: Path) -> None:
     assert load_file(write(tmp_path, "owner-only.pdf", data)) == [Page("Readable", 1)]
 
 
-def test_repairable_pdf_is_read_without_pypdf_log_noise(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_repairable_pdf_is_read_without_pypdf_log_noise(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     # A wrong startxref makes pypdf log a warning and rebuild the xref, then read the file.
     data = re.sub(rb"startxref\n\d+", b"startxref\n99", make_pdf(["Still readable"]))
     pypdf_logger = logging.getLogger("pypdf")
@@ -306,8 +293,7 @@ def test_repairable_pdf_is_read_without_pypdf_log_noise(
 def test_docx_paragraphs_and_tables_in_document_order(tmp_path: Path) -> None:
     [page] = load_file(make_docx(tmp_path))
     assert page == Page(
-        text="Quarterly report\nRevenue grew in every region.\n"
-        "Region | Growth\nNorth | 12%\nOutlook is stable.",
+        text="Quarterly report\nRevenue grew in every region.\nRegion | Growth\nNorth | 12%\nOutlook is stable.",
         page=None,
     )
 
@@ -401,9 +387,7 @@ def test_json_scalars_become_path_lines(tmp_path: Path) -> None:
 def test_invalid_json_names_line_and_column(tmp_path: Path) -> None:
     error = load_error(tmp_path, "bad.json", b'{\n  "a": 1,\n  "b": \n}\n')
     assert not error.skipped
-    assert error.reason == (
-        "not valid JSON (line 4, column 1: Expecting value): fix it or exclude it"
-    )
+    assert error.reason == ("not valid JSON (line 4, column 1: Expecting value): fix it or exclude it")
 
 
 def test_jsonl_records_are_separated_by_blank_lines(tmp_path: Path) -> None:
@@ -426,9 +410,9 @@ def test_json_with_no_values_is_skipped(tmp_path: Path) -> None:
 # ---- only LoadError escapes --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("suffix", sorted(SUPPORTED_SUFFIXES & {
-    ".txt", ".html", ".pdf", ".docx", ".csv", ".tsv", ".json", ".jsonl"
-}))
+@pytest.mark.parametrize(
+    "suffix", sorted(SUPPORTED_SUFFIXES & {".txt", ".html", ".pdf", ".docx", ".csv", ".tsv", ".json", ".jsonl"})
+)
 @pytest.mark.parametrize("seed", range(5))
 def test_random_bytes_raise_only_load_error(tmp_path: Path, suffix: str, seed: int) -> None:
     rng = random.Random(seed)

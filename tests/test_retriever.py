@@ -12,7 +12,7 @@ from rag.lexical import LexicalIndex, match_expression
 from rag.retriever import NO_THRESHOLD, Retriever, glob_matches
 from rag.settings import Settings
 from rag.store import Store
-from tests.helpers import copy_docs, stored, sync
+from tests.helpers import stored, sync
 
 # Measured with all-MiniLM-L6-v2 on tests/data/docs: on-topic best cosines 0.47-0.73, the best
 # off-topic one 0.24 ("capital of Peru" vs mars.md). Assertions keep a margin around both.
@@ -20,33 +20,50 @@ ON_TOPIC_MIN = 0.4
 OFF_TOPIC_MAX = 0.28
 
 PROBLEMS = [
-    "the backup catalogue is locked by another process", "the source folder was moved or renamed",
-    "the encryption key does not match the archive", "the schedule file is corrupt",
-    "the destination disk is read-only", "the network share timed out",
-    "the archive is larger than the destination allows", "the licence has expired",
-    "a file changed while it was being copied", "the snapshot service is not running",
-    "the backup index needs repair", "the destination path is too long",
-    "the verification step found a checksum mismatch", "the previous backup is still running",
-    "the compression library failed to load", "the cloud token is no longer valid",
-    "the clock on this machine is wrong", "the retention policy removed the only copy",
-    "the disk quota for your account is used up", "the temporary folder is full",
+    "the backup catalogue is locked by another process",
+    "the source folder was moved or renamed",
+    "the encryption key does not match the archive",
+    "the schedule file is corrupt",
+    "the destination disk is read-only",
+    "the network share timed out",
+    "the archive is larger than the destination allows",
+    "the licence has expired",
+    "a file changed while it was being copied",
+    "the snapshot service is not running",
+    "the backup index needs repair",
+    "the destination path is too long",
+    "the verification step found a checksum mismatch",
+    "the previous backup is still running",
+    "the compression library failed to load",
+    "the cloud token is no longer valid",
+    "the clock on this machine is wrong",
+    "the retention policy removed the only copy",
+    "the disk quota for your account is used up",
+    "the temporary folder is full",
 ]
 CODES = [
-    "ZX-4470", "ZX-4472", "ZX-4473", "ZX-4474", "ZX-4475", "ZX-4476", "ZX-4477", "ZX-4478", "ZX-4479",
-    "ZX-4481", "QV-1181", "QV-1182", "QV-1183", "QV-1184", "QV-1185", "KP-2210", "KP-2211", "KP-2212",
-    "ZX-4417", "ZX-4714",
+    "ZX-4470",
+    "ZX-4472",
+    "ZX-4473",
+    "ZX-4474",
+    "ZX-4475",
+    "ZX-4476",
+    "ZX-4477",
+    "ZX-4478",
+    "ZX-4479",
+    "ZX-4481",
+    "QV-1181",
+    "QV-1182",
+    "QV-1183",
+    "QV-1184",
+    "QV-1185",
+    "KP-2210",
+    "KP-2211",
+    "KP-2212",
+    "ZX-4417",
+    "ZX-4714",
 ]
 RED_SPOT = "Jupiter's Great Red Spot is a giant storm, wider than the Earth, that has raged for centuries."
-
-
-@pytest.fixture
-def docs(tmp_path) -> Path:
-    return copy_docs(tmp_path / "docs")
-
-
-@pytest.fixture
-def settings(isolated_home) -> Settings:
-    return Settings(home=isolated_home, collection="test")
 
 
 @pytest.fixture
@@ -89,16 +106,19 @@ def test_the_threshold_drops_off_topic_matches(retriever):
 
 @pytest.mark.parametrize(
     ("glob", "expected"),
-    [("*.md", {"mars.md", "troubleshooting.md"}), ("notes/*", {"troubleshooting.md", "planets.csv",
-     "settings.json", "hello.py"}), ("sourdough.txt", {"sourdough.txt"}), ("docs/*.html", {"tcp.html"})],
+    [
+        ("*.md", {"mars.md", "troubleshooting.md"}),
+        ("notes/*", {"troubleshooting.md", "planets.csv", "settings.json", "hello.py"}),
+        ("sourdough.txt", {"sourdough.txt"}),
+        ("docs/*.html", {"tcp.html"}),
+    ],
 )
 @pytest.mark.parametrize("in_chroma", [False, True], ids=["post-filter", "chroma-filter"])
 def test_path_glob_restricts_results(retriever, glob, expected, in_chroma, monkeypatch):
     if in_chroma:  # as for a selective glob over a large collection
         monkeypatch.setattr("rag.retriever.MAX_POST_FILTER", 0)
     for hybrid in (False, True):
-        got = retriever.search("volcano error bread", top_k=10, threshold=NO_THRESHOLD,
-                               path_glob=glob, hybrid=hybrid)
+        got = retriever.search("volcano error bread", top_k=10, threshold=NO_THRESHOLD, path_glob=glob, hybrid=hybrid)
         assert set(names(got)) == expected
         assert [s.n for s in got] == list(range(1, len(got) + 1))
 
@@ -118,13 +138,19 @@ def test_glob_semantics():
 def test_mmr_returns_fewer_near_duplicates(settings, embedder, docs):
     folder = docs / "jupiter"
     folder.mkdir()
-    variants = [RED_SPOT, RED_SPOT.replace("giant", "huge"), RED_SPOT.replace("raged", "lasted"),
-                RED_SPOT.replace("wider than the Earth", "larger than Earth"), RED_SPOT + " It is still there."]
+    variants = [
+        RED_SPOT,
+        RED_SPOT.replace("giant", "huge"),
+        RED_SPOT.replace("raged", "lasted"),
+        RED_SPOT.replace("wider than the Earth", "larger than Earth"),
+        RED_SPOT + " It is still there.",
+    ]
     for i, text in enumerate(variants):
         (folder / f"copy_{i}.txt").write_text(text)
     (folder / "moons.txt").write_text("Jupiter has 95 known moons; the four largest were found by Galileo.")
-    (folder / "ovals.txt").write_text("Besides the Red Spot, Jupiter's clouds carry smaller white ovals, "
-                                      "storms that come and go within years.")
+    (folder / "ovals.txt").write_text(
+        "Besides the Red Spot, Jupiter's clouds carry smaller white ovals, storms that come and go within years."
+    )
     sync(settings, embedder, [docs])
     r = Retriever(settings, embedder, Store(settings))
     question = "What is Jupiter's Great Red Spot?"
@@ -225,7 +251,9 @@ def test_lost_lexical_rows_are_rebuilt_on_the_next_sync(settings, embedder, docs
         lex.drop()  # as if the collection predates the keyword index
     stale = Retriever(settings, embedder, Store(settings))  # still answers, from the dense side
     assert set(names(stale.search("volcano", hybrid=True, path_glob="*.md", threshold=NO_THRESHOLD))) == {
-        "mars.md", "troubleshooting.md"}
+        "mars.md",
+        "troubleshooting.md",
+    }
     assert sync(settings, embedder, [docs]).totals.chunks_added == 0  # nothing re-embedded
     assert lexical_ids(settings) == stored(settings).keys()
     r = Retriever(settings, embedder, Store(settings))

@@ -14,8 +14,15 @@ from tests.conftest import DATA
 from tests.ui_server import running_app
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
 ANSWER_TIMEOUT_MS = 120_000
 
 pytestmark = pytest.mark.skipif(
@@ -64,8 +71,9 @@ def ask(pg, question: str) -> None:
     before = pg.locator("#rag-chat .rag-meta").count()
     pg.fill("#rag-question textarea", question)
     pg.click("#rag-send")
-    pg.wait_for_function(f"document.querySelectorAll('#rag-chat .rag-meta').length > {before}",
-                         timeout=ANSWER_TIMEOUT_MS)
+    pg.wait_for_function(
+        f"document.querySelectorAll('#rag-chat .rag-meta').length > {before}", timeout=ANSWER_TIMEOUT_MS
+    )
 
 
 def test_ask_about_the_samples_streams_an_answer_with_sources(page, tmp_path):
@@ -92,8 +100,7 @@ def test_upload_a_file_ask_about_it_and_open_its_source(page, tmp_path):
     page.set_input_files("#rag-upload input[type=file]", str(DATA / "ui" / "zorblax.md"))
     page.wait_for_selector("#rag-upload :text('zorblax.md')")  # the upload reached the server
     page.click("#rag-ingest")
-    page.wait_for_function("document.querySelector('#rag-ingest-summary').innerText.includes('1 new')",
-                           timeout=60_000)
+    page.wait_for_function("document.querySelector('#rag-ingest-summary').innerText.includes('1 new')", timeout=60_000)
     assert "ingested" in page.inner_text("#rag-report")
     assert "zorblax.md" in page.inner_text("#rag-docs")
     page.screenshot(path=tmp_path / "documents.png", full_page=True)

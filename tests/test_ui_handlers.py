@@ -26,8 +26,14 @@ OFF_TOPIC = "How many legs does a spider have?"
 
 
 def settings(**kw) -> Settings:
-    base = {"collection": "docs", "llm": "embedded", "max_answer_tokens": 32, "top_k": 2, "temperature": 0.0,
-            "ollama_host": f"http://127.0.0.1:{free_port()}"}  # nothing listens there: Ollama is "down"
+    base = {
+        "collection": "docs",
+        "llm": "embedded",
+        "max_answer_tokens": 32,
+        "top_k": 2,
+        "temperature": 0.0,
+        "ollama_host": f"http://127.0.0.1:{free_port()}",
+    }  # nothing listens there: Ollama is "down"
     return Settings(**{**base, **kw})
 
 
@@ -50,6 +56,7 @@ def run(question: str, session: handlers.Session, pool) -> handlers.Session:
 
 # -- chat ---------------------------------------------------------------------------------
 
+
 def test_off_topic_question_abstains_naming_the_closest(indexed):
     s, _, pool = indexed
     session = run(OFF_TOPIC, handlers.Session.new(s), pool)
@@ -62,8 +69,13 @@ def test_off_topic_question_abstains_naming_the_closest(indexed):
 
 def test_answer_streams_then_ends_with_sources_and_backend(indexed):
     s, _, pool = indexed
-    steps = [(t.text, t.answer) for t in (sess.turns[-1] for sess in
-             handlers.respond("What is the tallest volcano on Mars?", handlers.Session.new(s), pool))]
+    steps = [
+        (t.text, t.answer)
+        for t in (
+            sess.turns[-1]
+            for sess in handlers.respond("What is the tallest volcano on Mars?", handlers.Session.new(s), pool)
+        )
+    ]
     partial = [text for text, answer in steps if answer is None and text]
     assert len(partial) >= 2 and partial[0] != partial[-1]  # the text grew piece by piece
     answer = steps[-1][1]
@@ -140,6 +152,7 @@ def test_set_collection_validates_the_name():
 
 # -- status -------------------------------------------------------------------------------
 
+
 def test_status_banners_for_empty_collection_and_ollama_down():
     s = settings(llm="ollama")
     st = handlers.status(s, Store(s), handlers.Session.new(s))
@@ -160,6 +173,7 @@ def test_status_counts_the_index(indexed):
 
 # -- rendering: document and answer text stay text ------------------------------------------
 
+
 def source(n: int, text: str, path: str = "/docs/notes.md", score: float = 0.61, page: int | None = None) -> Source:
     return Source(n=n, id=f"c{n}", path=path, page=page, text=text, score=score)
 
@@ -174,7 +188,7 @@ def test_text_escapes_markup_and_markdown():
 
 
 def test_sources_panel_escapes_passages_and_names():
-    src = source(1, SCRIPT, path='/docs/<img src=x>.md', page=3)
+    src = source(1, SCRIPT, path="/docs/<img src=x>.md", page=3)
     answer = Answer(text="It is bold [1].", sources=[src])
     html = render.sources_html(handlers.Session("c", handlers.ChatOptions(), [handlers.Turn("q?", answer=answer)]))
     assert "<script" not in html and "<img" not in html and "<b>bold" not in html
@@ -183,9 +197,13 @@ def test_sources_panel_escapes_passages_and_names():
 
 def test_citations_link_to_their_source_and_flags_are_marked():
     sources = [source(1, "Olympus Mons is the tallest volcano. It is on Mars."), source(2, "Phobos is a moon.")]
-    answer = Answer(text="Olympus Mons is the tallest volcano [1]. It erupted in 1990 [2]. Bad cite [7].",
-                    sources=sources, unsupported=[Unsupported("It erupted in 1990 [2].", [2], "number 1990 appears in no source", 0.2)],
-                    backend="embedded", model="m.gguf")
+    answer = Answer(
+        text="Olympus Mons is the tallest volcano [1]. It erupted in 1990 [2]. Bad cite [7].",
+        sources=sources,
+        unsupported=[Unsupported("It erupted in 1990 [2].", [2], "number 1990 appears in no source", 0.2)],
+        backend="embedded",
+        model="m.gguf",
+    )
     session = handlers.Session("c", handlers.ChatOptions(), [handlers.Turn("Which volcano?", answer=answer)])
     chat = render.chat_messages(session)[-1]["content"]
     panel = render.sources_html(session)
@@ -198,7 +216,7 @@ def test_citations_link_to_their_source_and_flags_are_marked():
 def test_cited_span_is_the_sentence_the_answer_drew_on():
     src = source(1, "Bread needs flour. Sourdough rises for 12 hours at room temperature. Ovens are hot.")
     answer = Answer(text="Sourdough rises for about 12 hours [1].", sources=[src])
-    (a, b), = render.cited_spans(answer, src)
+    ((a, b),) = render.cited_spans(answer, src)
     assert src.text[a:b] == "Sourdough rises for 12 hours at room temperature."
     assert render.cited_spans(Answer(text="x", sources=[src], abstained=True), src) == []
 
@@ -214,14 +232,18 @@ def test_streaming_error_and_abstention_rendering():
 
 # -- uploads --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, expected", [
-    ("../../etc/passwd.md", "passwd.md"),
-    ("C:\\Users\\me\\notes.md", "notes.md"),
-    (".bashrc", "bashrc"),
-    ("a<b>|c;rm -rf.txt", "a_b_c_rm -rf.txt"),
-    ("..", "upload"),
-    ("x" * 300 + ".md", "x" * 117 + ".md"),
-])
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("../../etc/passwd.md", "passwd.md"),
+        ("C:\\Users\\me\\notes.md", "notes.md"),
+        (".bashrc", "bashrc"),
+        ("a<b>|c;rm -rf.txt", "a_b_c_rm -rf.txt"),
+        ("..", "upload"),
+        ("x" * 300 + ".md", "x" * 117 + ".md"),
+    ],
+)
 def test_safe_name(name, expected):
     assert safe_name(name) == expected
 
@@ -244,8 +266,9 @@ def make_zip(path: Path, members: dict[str, bytes], symlink: str | None = None) 
 
 
 def test_zip_is_extracted_inside_the_upload_folder(tmp_path):
-    z = make_zip(tmp_path / "bundle.zip", {"../../escape.md": b"# hi", "sub/ok.txt": b"ok", "run.exe": b"MZ"},
-                 symlink="link.md")
+    z = make_zip(
+        tmp_path / "bundle.zip", {"../../escape.md": b"# hi", "sub/ok.txt": b"ok", "run.exe": b"MZ"}, symlink="link.md"
+    )
     dest = tmp_path / "uploads"
     out = save_uploads([z], dest, UploadLimits())
     assert sorted(p.relative_to(dest).as_posix() for p in out.saved) == ["bundle/escape.md", "bundle/sub/ok.txt"]
@@ -278,13 +301,15 @@ def test_bad_zip_is_refused(tmp_path):
 
 # -- documents tab ----------------------------------------------------------------------------
 
+
 def test_upload_ingest_list_remove(embedder, tmp_path):
     s = settings()
     store = Store(s)
     upload = shutil.copy(UI_DATA / "zorblax.md", tmp_path / "field notes.md")
     seen: list[float] = []
-    report, saved = docs.ingest_uploads(s, embedder, store, "new-coll", [upload], UploadLimits(),
-                                        lambda f, d: seen.append(f))
+    report, saved = docs.ingest_uploads(
+        s, embedder, store, "new-coll", [upload], UploadLimits(), lambda f, d: seen.append(f)
+    )
     copy = upload_dir(s.home, "new-coll") / "field notes.md"
     assert saved.saved == [copy] and copy.is_file() and str(copy).startswith(str(s.home))
     assert report.totals.ingested == 1 and seen and seen[-1] == pytest.approx(1.0) and seen == sorted(seen)
@@ -322,6 +347,7 @@ def test_refused_upload_reports_why(embedder, tmp_path):
 
 
 # -- binding safety ---------------------------------------------------------------------------
+
 
 def test_non_loopback_without_auth_is_refused():
     with pytest.raises(ConfigError, match="Refusing to serve.*--auth"):

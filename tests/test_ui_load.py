@@ -27,9 +27,11 @@ def app(tmp_path_factory, embedder):
 
 def questions(i: int) -> list[str]:
     """Three questions only session `i` asks: one for the model, two that abstain at once."""
-    return [f"{ON_TOPIC[i % len(ON_TOPIC)]} (user {i})",
-            f"How many legs does spider number {i} have?",
-            f"What did the weather in Lima look like on day {i}?"]
+    return [
+        f"{ON_TOPIC[i % len(ON_TOPIC)]} (user {i})",
+        f"How many legs does spider number {i} have?",
+        f"What did the weather in Lima look like on day {i}?",
+    ]
 
 
 def user(url: str, i: int) -> tuple[list[str], list[dict], float]:
@@ -62,8 +64,10 @@ def test_ten_concurrent_sessions_get_their_own_answers(app):
             model_answers += "answered by embedded" in text
     assert model_answers >= SESSIONS // 2  # the model really answered, not only abstentions
     slowest = max(seconds for *_, seconds in results)
-    print(f"\n{SESSIONS} sessions x 3 questions: {total:.1f} s total, slowest session {slowest:.1f} s, "
-          f"{model_answers} model answers")
+    print(
+        f"\n{SESSIONS} sessions x 3 questions: {total:.1f} s total, slowest session {slowest:.1f} s, "
+        f"{model_answers} model answers"
+    )
 
 
 def _plain(content) -> str:
@@ -83,9 +87,11 @@ def filler(n: int) -> str:
     birds = ["gannet", "puffin", "kittiwake", "fulmar", "razorbill", "guillemot"]
     bird = birds[n % len(birds)]
     lines = [f"# Field note {n}: the {bird} colony", ""]
-    lines += [f"On survey day {n} the {bird} colony on stack {k} held {n * 7 + k * 13} nesting pairs, "
-              f"with {k + n % 5} chicks fledged by evening and wind from bearing {(n * 37 + k) % 360} degrees."
-              for k in range(8)]
+    lines += [
+        f"On survey day {n} the {bird} colony on stack {k} held {n * 7 + k * 13} nesting pairs, "
+        f"with {k + n % 5} chicks fledged by evening and wind from bearing {(n * 37 + k) % 360} degrees."
+        for k in range(8)
+    ]
     return "\n".join(lines)
 
 
@@ -111,4 +117,3 @@ def test_a_long_ingestion_does_not_hold_up_chat(app, tmp_path):
     print(f"\nchat answered in {answered:.1f} s while {FILLER_FILES} files were being ingested")
     ingester.close()
     chatter.close()
-

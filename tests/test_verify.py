@@ -67,7 +67,9 @@ def test_split_keeps_abbreviations_and_decimals_inside_sentences():
 def test_split_attaches_citations_after_the_full_stop_to_the_sentence_before():
     text = "Mars is red because of rust. [1] It has two moons.[2][3] Olympus Mons is tall [2]."
     assert sentences(text) == [
-        "Mars is red because of rust. [1]", "It has two moons.[2][3]", "Olympus Mons is tall [2].",
+        "Mars is red because of rust. [1]",
+        "It has two moons.[2][3]",
+        "Olympus Mons is tall [2].",
     ]
 
 
@@ -77,8 +79,15 @@ def test_split_markdown_lists_headings_code_and_line_breaks():
         "1. First step.\n2. Then wrap\nthis line. Done.\n```\nx = 1. Y = 2.\n```\nAfter code."
     )
     assert sentences(text) == [
-        "Moons", "Mars has two moons:", "Phobos rises in the west [1]", "Deimos is smaller",
-        "First step.", "Then wrap\nthis line.", "Done.", "```\nx = 1. Y = 2.\n```", "After code.",
+        "Moons",
+        "Mars has two moons:",
+        "Phobos rises in the west [1]",
+        "Deimos is smaller",
+        "First step.",
+        "Then wrap\nthis line.",
+        "Done.",
+        "```\nx = 1. Y = 2.\n```",
+        "After code.",
     ]
 
 
@@ -112,24 +121,20 @@ def test_parse_citations(sentence, expected):
 def test_invalid_citation_is_removed_and_flagged(embedder):
     answer = "Mars has two small moons [7]. Its red colour comes from rust in the dust [1, 7]."
     result = check_answer(answer, sources(MARS), embedder)
-    assert result.text == (
-        "Mars has two small moons. Its red colour comes from rust in the dust [1]."
-    )
+    assert result.text == ("Mars has two small moons. Its red colour comes from rust in the dust [1].")
     assert result.invalid_citations == [7]
     first, second = result.per_sentence
     assert first.status == "miscited"
     assert first.reason == "supported by [1], not by the cited [7], which does not exist"
     assert second.status == "supported" and second.cited == [1]
-    spans = [result.text[s.start:s.end] for s in result.per_sentence]
+    spans = [result.text[s.start : s.end] for s in result.per_sentence]
     assert spans == [first.sentence, second.sentence]
 
 
 def test_invented_citation_without_support_says_both(embedder):
     result = check_answer("Mars has rings made of ice [4].", sources(MARS), embedder)
     [flag] = result.unsupported
-    assert flag.reason.startswith(
-        "cites [4], which does not exist; no source says this (best match [1]"
-    )
+    assert flag.reason.startswith("cites [4], which does not exist; no source says this (best match [1]")
 
 
 def test_invalid_citation_in_a_skipped_sentence_is_still_removed(embedder):
@@ -193,9 +198,7 @@ def test_sentence_backed_by_another_source_than_the_cited_one_is_miscited(embedd
 
 
 def test_uncited_sentences_are_checked_against_all_sources(embedder):
-    answer = (
-        "Olympus Mons is the tallest volcano in the Solar System. Deimos is covered in blue ice."
-    )
+    answer = "Olympus Mons is the tallest volcano in the Solar System. Deimos is covered in blue ice."
     result = check_answer(answer, sources(MARS, OLYMPUS), embedder)
     first, second = result.per_sentence
     assert (first.status, first.best) == ("supported", 2)
@@ -204,10 +207,7 @@ def test_uncited_sentences_are_checked_against_all_sources(embedder):
 
 
 def test_non_claims_are_skipped(embedder):
-    answer = (
-        "## Summary\nHere are the facts:\n- Phobos [1]\n\nI don't know how old Mars is.\n"
-        "```\nprint(1)\n```"
-    )
+    answer = "## Summary\nHere are the facts:\n- Phobos [1]\n\nI don't know how old Mars is.\n```\nprint(1)\n```"
     result = check_answer(answer, sources(MARS), embedder)
     reasons = [s.reason for s in result.per_sentence]
     assert reasons == ["heading", "too short to check", "too short to check", "abstention", "code"]
@@ -293,5 +293,7 @@ if __name__ == "__main__":
     print(f"{len(labels)} cases: {counts}")
     for t in (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8):
         m = measure(emb, t)
-        print(f"{t:.2f}: P {m['precision']:.2f} R {m['recall']:.2f} F1 {m['f1']:.3f}   "
-              f"(fp {m['fp']}, fn {m['fn']}, miscited found {m['miscited']}/4)")
+        print(
+            f"{t:.2f}: P {m['precision']:.2f} R {m['recall']:.2f} F1 {m['f1']:.3f}   "
+            f"(fp {m['fp']}, fn {m['fn']}, miscited found {m['miscited']}/4)"
+        )

@@ -38,11 +38,18 @@ def running_app(home: Path, embedder, **overrides) -> Iterator[RunningApp]:
         mp.setenv("RAG_CONFIG", str(home / "no-rag.toml"))
         mp.setenv("HF_HUB_OFFLINE", "1")
         mp.setenv("GRADIO_TEMP_DIR", str(home / "gradio-tmp"))
-        settings = Settings(**{
-            "home": home, "collection": "samples", "llm": "embedded", "top_k": 3, "max_answer_tokens": 48,
-            "temperature": 0.0, "ollama_host": f"http://127.0.0.1:{free_port()}",  # no Ollama here
-            **overrides,
-        })
+        settings = Settings(
+            **{
+                "home": home,
+                "collection": "samples",
+                "llm": "embedded",
+                "top_k": 3,
+                "max_answer_tokens": 48,
+                "temperature": 0.0,
+                "ollama_host": f"http://127.0.0.1:{free_port()}",  # no Ollama here
+                **overrides,
+            }
+        )
         store = Store(settings)
         ensure_samples(settings, embedder, store)
         ui = settings.model_copy(update={"upload_max_mb": 5})

@@ -20,8 +20,13 @@ if TYPE_CHECKING:
     import gradio as gr
 
 
-def build_ui(settings: Settings, embedder, store, engine_factory: Callable[[Settings], object] | None = None,
-             ui: Settings | None = None) -> gr.Blocks:
+def build_ui(
+    settings: Settings,
+    embedder,
+    store,
+    engine_factory: Callable[[Settings], object] | None = None,
+    ui: Settings | None = None,
+) -> gr.Blocks:
     """The chat app; each browser session gets its own `handlers.Session` in a gr.State.
 
     Args:
@@ -48,8 +53,12 @@ def build_ui(settings: Settings, embedder, store, engine_factory: Callable[[Sett
                 dt = _documents_tab(gr, ev, session, status)
             with gr.Tab("Settings", id="settings"):
                 llm = _settings_tab(gr, ev, session, status)
-        demo.load(ev.on_load, inputs=session, api_name=False,
-                  outputs=[status, llm, dt["collection"], dt["docs"], dt["doc_pick"], dt["folder"]])
+        demo.load(
+            ev.on_load,
+            inputs=session,
+            api_name=False,
+            outputs=[status, llm, dt["collection"], dt["docs"], dt["doc_pick"], dt["folder"]],
+        )
     # light events (status, lists) run side by side; chat and ingestion have their own groups
     demo.queue(default_concurrency_limit=8, max_size=256)
     return demo
@@ -58,61 +67,117 @@ def build_ui(settings: Settings, embedder, store, engine_factory: Callable[[Sett
 def _chat_tab(gr, ev: Events, session) -> None:
     with gr.Row():
         with gr.Column(scale=3):
-            chatbot = gr.Chatbot(label="Chat", elem_id="rag-chat", height=520, feedback_options=None,
-                                 latex_delimiters=[], buttons=["copy"],
-                                 placeholder="Ask a question about your documents.")
+            chatbot = gr.Chatbot(
+                label="Chat",
+                elem_id="rag-chat",
+                height=520,
+                feedback_options=None,
+                latex_delimiters=[],
+                buttons=["copy"],
+                placeholder="Ask a question about your documents.",
+            )
             with gr.Row():
-                box = gr.Textbox(placeholder="Ask about your documents…", show_label=False, scale=6,
-                                 elem_id="rag-question", max_lines=6)
+                box = gr.Textbox(
+                    placeholder="Ask about your documents…",
+                    show_label=False,
+                    scale=6,
+                    elem_id="rag-question",
+                    max_lines=6,
+                )
                 send = gr.Button("Send", variant="primary", scale=1, elem_id="rag-send", min_width=80)
             with gr.Row():
                 stop = gr.Button("Stop", scale=1, elem_id="rag-stop", size="sm")
                 clear = gr.Button("Clear chat", scale=1, elem_id="rag-clear", size="sm")
         with gr.Column(scale=2):
             gr.Markdown("### Sources")
-            sources = gr.HTML(render.sources_html(handlers.Session("", handlers.ChatOptions())),
-                              elem_id="rag-sources")
+            sources = gr.HTML(render.sources_html(handlers.Session("", handlers.ChatOptions())), elem_id="rag-sources")
     # one group for chat: up to chat_concurrency at once; the embedded model's lock makes
     # generations take turns while the others retrieve, abstain or wait for it
-    asking = gr.on([box.submit, send.click], fn=ev.ask, inputs=[box, session], outputs=[chatbot, sources, session, box],
-                   concurrency_id="chat", concurrency_limit=ev.ui.chat_concurrency, api_name="ask")
+    asking = gr.on(
+        [box.submit, send.click],
+        fn=ev.ask,
+        inputs=[box, session],
+        outputs=[chatbot, sources, session, box],
+        concurrency_id="chat",
+        concurrency_limit=ev.ui.chat_concurrency,
+        api_name="ask",
+    )
     stop.click(ev.on_stop, inputs=session, outputs=[session, chatbot], cancels=[asking], api_name=False)
-    gr.on([clear.click, chatbot.clear], fn=ev.on_clear, inputs=session, outputs=[session, chatbot, sources],
-          cancels=[asking], api_name="clear")
+    gr.on(
+        [clear.click, chatbot.clear],
+        fn=ev.on_clear,
+        inputs=session,
+        outputs=[session, chatbot, sources],
+        cancels=[asking],
+        api_name="clear",
+    )
 
 
 def _documents_tab(gr, ev: Events, session, status) -> dict:
     from ingest.loaders import SUPPORTED_SUFFIXES
 
-    collection = gr.Dropdown(label="Collection (type a new name and press Enter to create one)",
-                             allow_custom_value=True, elem_id="rag-collection")
-    files = gr.File(label=f"Upload files or a .zip (up to {ev.ui.upload_max_mb:g} MB each)", file_count="multiple",
-                    type="filepath", file_types=sorted(SUPPORTED_SUFFIXES | {ZIP_SUFFIX}), elem_id="rag-upload")
+    collection = gr.Dropdown(
+        label="Collection (type a new name and press Enter to create one)",
+        allow_custom_value=True,
+        elem_id="rag-collection",
+    )
+    files = gr.File(
+        label=f"Upload files or a .zip (up to {ev.ui.upload_max_mb:g} MB each)",
+        file_count="multiple",
+        type="filepath",
+        file_types=sorted(SUPPORTED_SUFFIXES | {ZIP_SUFFIX}),
+        elem_id="rag-upload",
+    )
     ingest_btn = gr.Button("Ingest uploaded files", variant="primary", elem_id="rag-ingest")
     summary = gr.Markdown(elem_id="rag-ingest-summary")
-    report = gr.Dataframe(headers=["file", "status", "chunks", "reason"], label="Per-file report",
-                          interactive=False, wrap=True, elem_id="rag-report")
-    table = gr.Dataframe(headers=["file", "chunks", "indexed"], label="Indexed documents", interactive=False,
-                         wrap=True, elem_id="rag-docs")
+    report = gr.Dataframe(
+        headers=["file", "status", "chunks", "reason"],
+        label="Per-file report",
+        interactive=False,
+        wrap=True,
+        elem_id="rag-report",
+    )
+    table = gr.Dataframe(
+        headers=["file", "chunks", "indexed"],
+        label="Indexed documents",
+        interactive=False,
+        wrap=True,
+        elem_id="rag-docs",
+    )
     with gr.Row():
         doc_pick = gr.Dropdown(label="Document", scale=4, elem_id="rag-doc-pick")
         remove_btn = gr.Button("Remove from index", variant="stop", scale=1, elem_id="rag-remove")
     with gr.Row():
-        folder = gr.Dropdown(label="Folder to re-sync (or type a path on this machine)", allow_custom_value=True,
-                             scale=4, elem_id="rag-folder")
+        folder = gr.Dropdown(
+            label="Folder to re-sync (or type a path on this machine)",
+            allow_custom_value=True,
+            scale=4,
+            elem_id="rag-folder",
+        )
         resync_btn = gr.Button("Re-sync folder", scale=1, elem_id="rag-resync")
     lists = [table, doc_pick, folder]
     outputs = [summary, report, *lists, status, collection]
     # ingestion and removal take turns in their own group: a long ingestion never holds up chat
     busy = {"concurrency_id": "ingest", "concurrency_limit": 1}
     # gradio hands a progress bar to a handler whose parameter defaults to gr.Progress()
-    ingest_btn.click(lambda paths, s, progress=gr.Progress(): ev.on_ingest(paths, s, progress),  # noqa: B008
-                     [files, session], [*outputs, files], api_name="ingest", **busy)
-    resync_btn.click(lambda path, s, progress=gr.Progress(): ev.on_resync(path, s, progress),  # noqa: B008
-                     [folder, session], outputs, api_name="resync", **busy)
+    ingest_btn.click(
+        lambda paths, s, progress=gr.Progress(): ev.on_ingest(paths, s, progress),  # noqa: B008
+        [files, session],
+        [*outputs, files],
+        api_name="ingest",
+        **busy,
+    )
+    resync_btn.click(
+        lambda path, s, progress=gr.Progress(): ev.on_resync(path, s, progress),  # noqa: B008
+        [folder, session],
+        outputs,
+        api_name="resync",
+        **busy,
+    )
     remove_btn.click(ev.on_remove, [doc_pick, session], outputs, api_name="remove", **busy)
-    collection.input(ev.on_collection, [collection, session], [session, collection, *lists, status],
-                     api_name="collection")
+    collection.input(
+        ev.on_collection, [collection, session], [session, collection, *lists, status], api_name="collection"
+    )
     return {"collection": collection, "docs": table, "doc_pick": doc_pick, "folder": folder}
 
 
@@ -120,16 +185,31 @@ def _settings_tab(gr, ev: Events, session, status):
     s = ev.settings
     top_k = gr.Slider(1, 20, value=s.top_k, step=1, label="Sources per question (top-k)", elem_id="rag-topk")
     hybrid = gr.Checkbox(value=s.hybrid, label="Hybrid search (keywords + meaning)", elem_id="rag-hybrid")
-    threshold = gr.Slider(-0.2, 1.0, value=s.relevance_threshold, step=0.05, elem_id="rag-threshold",
-                          label="Relevance threshold (below it, the answer says what was closest instead)")
+    threshold = gr.Slider(
+        -0.2,
+        1.0,
+        value=s.relevance_threshold,
+        step=0.05,
+        elem_id="rag-threshold",
+        label="Relevance threshold (below it, the answer says what was closest instead)",
+    )
     temperature = gr.Slider(0.0, 1.5, value=s.temperature, step=0.05, label="Temperature", elem_id="rag-temp")
     with gr.Row():
-        llm = gr.Dropdown(label="LLM backend / model (Ollama models are listed when its server answers)",
-                          allow_custom_value=True, scale=4, elem_id="rag-llm")
+        llm = gr.Dropdown(
+            label="LLM backend / model (Ollama models are listed when its server answers)",
+            allow_custom_value=True,
+            scale=4,
+            elem_id="rag-llm",
+        )
         refresh = gr.Button("Refresh models", scale=1, elem_id="rag-refresh")
     controls = [top_k, hybrid, threshold, temperature, llm]
-    gr.on([c.change for c in controls], ev.on_options, inputs=[*controls, session], outputs=[session, status],
-          api_name=False)
+    gr.on(
+        [c.change for c in controls],
+        ev.on_options,
+        inputs=[*controls, session],
+        outputs=[session, status],
+        api_name=False,
+    )
     refresh.click(ev.on_refresh_models, inputs=session, outputs=llm, api_name=False)
     return llm
 
@@ -140,13 +220,18 @@ def _assets() -> dict:
 
     from ui.style import CSS, JS
 
-    theme = gr.themes.Soft(font=["ui-sans-serif", "system-ui", "sans-serif"],
-                           font_mono=["ui-monospace", "monospace"])
+    theme = gr.themes.Soft(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
     return {"theme": theme, "css": CSS, "head": f"<script>{JS}</script>"}
 
 
-def serve(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None,
-          ui: Settings | None = None, block: bool = True) -> str:
+def serve(
+    demo: gr.Blocks,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: str | None = None,
+    ui: Settings | None = None,
+    block: bool = True,
+) -> str:
     """Start serving `demo`; returns its local URL. Refuses a non-loopback host without auth.
 
     Nothing is fetched from the network: no share link (so no frpc download), no analytics,
@@ -160,15 +245,31 @@ def serve(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, auth: str 
 
     ui = ui or load_settings()
     _, url, _ = demo.launch(
-        server_name=host, server_port=port, auth=credentials, share=False, prevent_thread_lock=not block,
-        max_file_size=f"{ui.upload_max_mb:g}mb", show_error=True, quiet=True, ssr_mode=False,
-        run_history=False, footer_links=["api"], mcp_server=False, **_assets(),
+        server_name=host,
+        server_port=port,
+        auth=credentials,
+        share=False,
+        prevent_thread_lock=not block,
+        max_file_size=f"{ui.upload_max_mb:g}mb",
+        show_error=True,
+        quiet=True,
+        ssr_mode=False,
+        run_history=False,
+        footer_links=["api"],
+        mcp_server=False,
+        **_assets(),
     )
     return url
 
 
-def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None,
-           ui: Settings | None = None, block: bool = True) -> gr.Blocks:
+def launch(
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: str | None = None,
+    ui: Settings | None = None,
+    block: bool = True,
+) -> gr.Blocks:
     """Check the bind address, build the embedder and store, and serve the UI.
 
     Raises:

@@ -33,9 +33,7 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
         return None
     user, sep, password = value.partition(":")
     if not sep or not user.strip() or not password:
-        raise ConfigError(
-            "Invalid --auth / RAG_AUTH: use `user:password` with a non-empty user and password."
-        )
+        raise ConfigError("Invalid --auth / RAG_AUTH: use `user:password` with a non-empty user and password.")
     return user.strip(), password
 
 

@@ -80,8 +80,9 @@ def list_documents(settings: Settings, store, collection: str) -> list[Document]
         entries = manifest.entries().values()
     finally:
         manifest.close()
-    return sorted((Document(e.path, e.n_chunks, e.indexed_at) for e in entries if e.state == "done"),
-                  key=lambda d: d.path)
+    return sorted(
+        (Document(e.path, e.n_chunks, e.indexed_at) for e in entries if e.state == "done"), key=lambda d: d.path
+    )
 
 
 def roots(settings: Settings, store, collection: str) -> list[str]:
@@ -98,8 +99,15 @@ def roots(settings: Settings, store, collection: str) -> list[str]:
         manifest.close()
 
 
-def ingest_uploads(settings: Settings, embedder, store, collection: str, files: list, limits: UploadLimits,
-                   on_progress: OnProgress | None = None) -> tuple[IngestReport | None, SavedUploads]:
+def ingest_uploads(
+    settings: Settings,
+    embedder,
+    store,
+    collection: str,
+    files: list,
+    limits: UploadLimits,
+    on_progress: OnProgress | None = None,
+) -> tuple[IngestReport | None, SavedUploads]:
     """Save uploads under RAG_HOME/uploads/<collection>/ and sync that folder into the collection.
 
     Returns the ingest report (None when nothing could be saved) and what was saved or refused.
@@ -111,8 +119,9 @@ def ingest_uploads(settings: Settings, embedder, store, collection: str, files: 
     return sync_paths(settings, embedder, store, collection, [dest], on_progress), saved
 
 
-def resync(settings: Settings, embedder, store, collection: str, folder: str,
-           on_progress: OnProgress | None = None) -> IngestReport:
+def resync(
+    settings: Settings, embedder, store, collection: str, folder: str, on_progress: OnProgress | None = None
+) -> IngestReport:
     """Sync a folder (new, changed and deleted files) into `collection`.
 
     Raises:
@@ -127,8 +136,9 @@ def resync(settings: Settings, embedder, store, collection: str, folder: str,
     return sync_paths(settings, embedder, store, collection, [path], on_progress)
 
 
-def sync_paths(settings: Settings, embedder, store, collection: str, paths: list[Path],
-               on_progress: OnProgress | None = None) -> IngestReport:
+def sync_paths(
+    settings: Settings, embedder, store, collection: str, paths: list[Path], on_progress: OnProgress | None = None
+) -> IngestReport:
     from ingest.pipeline import Sync
 
     progress = CallbackProgress(on_progress) if on_progress else NullProgress()

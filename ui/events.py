@@ -36,8 +36,12 @@ class Events:
         for s in handlers.respond(question, session, self.pool):
             final = not s.turns or not s.turns[-1].pending
             # the sources panel changes only when an answer is complete; skip it while streaming
-            yield (render.chat_messages(s), render.sources_html(s) if (first or final) else gr.skip(), s,
-                   "" if first else gr.skip())
+            yield (
+                render.chat_messages(s),
+                render.sources_html(s) if (first or final) else gr.skip(),
+                s,
+                "" if first else gr.skip(),
+            )
             first = False
 
     def on_stop(self, session: Session) -> tuple:
@@ -57,8 +61,12 @@ class Events:
         gr = _gr()
         names = sorted(set(docs.collections(self.store)) | {session.collection})
         llms = handlers.llm_choices(self.settings, session.options.llm)
-        return (self.status(session), gr.update(choices=llms, value=session.options.llm),
-                gr.update(choices=names, value=session.collection), *self.doc_lists(session.collection))
+        return (
+            self.status(session),
+            gr.update(choices=llms, value=session.options.llm),
+            gr.update(choices=names, value=session.collection),
+            *self.doc_lists(session.collection),
+        )
 
     def on_options(self, top_k, hybrid, threshold, temperature, llm, session: Session) -> tuple:
         session = handlers.set_options(session, top_k, hybrid, threshold, temperature, llm)
@@ -74,22 +82,33 @@ class Events:
         gr = _gr()
         found = docs.list_documents(self.settings, self.store, collection)
         folders = docs.roots(self.settings, self.store, collection)
-        return (render.document_rows(found), gr.update(choices=[d.path for d in found], value=None),
-                gr.update(choices=folders, value=folders[0] if folders else None))
+        return (
+            render.document_rows(found),
+            gr.update(choices=[d.path for d in found], value=None),
+            gr.update(choices=folders, value=folders[0] if folders else None),
+        )
 
     def on_ingest(self, paths: list[str] | None, session: Session, progress) -> tuple:
         """Save the uploads and ingest them; `progress` is gradio's tracker (a progress bar)."""
         try:
-            report, saved = docs.ingest_uploads(self.settings, self.embedder, self.store, session.collection,
-                                                paths or [], self.limits, lambda f, d: progress(f, desc=d))
+            report, saved = docs.ingest_uploads(
+                self.settings,
+                self.embedder,
+                self.store,
+                session.collection,
+                paths or [],
+                self.limits,
+                lambda f, d: progress(f, desc=d),
+            )
         except RagError as exc:
             return (*self._failed(exc), _gr().skip())
         return (*self._after(session, report, saved, names=True), None)
 
     def on_resync(self, folder: str, session: Session, progress) -> tuple:
         try:
-            report = docs.resync(self.settings, self.embedder, self.store, session.collection, folder,
-                                 lambda f, d: progress(f, desc=d))
+            report = docs.resync(
+                self.settings, self.embedder, self.store, session.collection, folder, lambda f, d: progress(f, desc=d)
+            )
         except RagError as exc:
             return self._failed(exc)
         return self._after(session, report, names=True)
@@ -116,8 +135,13 @@ class Events:
         gr = _gr()
         names_now = sorted(set(docs.collections(self.store)) | {session.collection}) if names else None
         coll = gr.update(choices=names_now) if names_now else gr.skip()
-        return (render.report_summary(report, saved), render.report_rows(report, saved),
-                *self.doc_lists(session.collection), self.status(session), coll)
+        return (
+            render.report_summary(report, saved),
+            render.report_rows(report, saved),
+            *self.doc_lists(session.collection),
+            self.status(session),
+            coll,
+        )
 
     def _failed(self, exc: Exception) -> tuple:
         gr = _gr()

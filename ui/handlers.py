@@ -97,8 +97,10 @@ def engine_history(turns: list[Turn]) -> list[dict]:
     history: list[dict] = []
     for t in turns:
         if t.answer is not None or (t.stopped and t.text):
-            history += [{"role": "user", "content": t.question},
-                        {"role": "assistant", "content": t.answer.text if t.answer else t.text}]
+            history += [
+                {"role": "user", "content": t.question},
+                {"role": "assistant", "content": t.answer.text if t.answer else t.text},
+            ]
     return history
 
 
@@ -119,8 +121,9 @@ def respond(question: str, session: Session, pool: EnginePool) -> Iterator[Sessi
     o = session.options
     try:
         engine = pool.get(session.collection, o.llm)
-        events = engine.stream(question, history, top_k=o.top_k, hybrid=o.hybrid,
-                               threshold=o.threshold, temperature=o.temperature)
+        events = engine.stream(
+            question, history, top_k=o.top_k, hybrid=o.hybrid, threshold=o.threshold, temperature=o.temperature
+        )
         with closing(events):
             for event in events:
                 if isinstance(event, Answer):
@@ -154,11 +157,13 @@ def clear(session: Session) -> Session:
     return replace(session, turns=[])
 
 
-def set_options(session: Session, top_k: float, hybrid: bool, threshold: float, temperature: float,
-                llm: str | None) -> Session:
+def set_options(
+    session: Session, top_k: float, hybrid: bool, threshold: float, temperature: float, llm: str | None
+) -> Session:
     """The session with new answer settings (sliders send floats)."""
-    opts = ChatOptions(int(top_k), bool(hybrid), float(threshold), float(temperature),
-                       (llm or "auto").strip() or "auto")
+    opts = ChatOptions(
+        int(top_k), bool(hybrid), float(threshold), float(temperature), (llm or "auto").strip() or "auto"
+    )
     return replace(session, options=opts)
 
 
@@ -177,11 +182,14 @@ def set_collection(session: Session, name: str | None) -> Session:
 
 
 def empty_collection_help(collection: str) -> str:
-    return (f"Collection {collection!r} has no documents yet - add some in the Documents tab "
-            f"(upload files or a zip), or run `rag ingest PATH --collection {collection}`.")
+    return (
+        f"Collection {collection!r} has no documents yet - add some in the Documents tab "
+        f"(upload files or a zip), or run `rag ingest PATH --collection {collection}`."
+    )
 
 
 # -- status -------------------------------------------------------------------------------
+
 
 @dataclass
 class Status:
@@ -222,11 +230,15 @@ def describe_llm(settings: Settings, spec: str) -> tuple[str, list[str], list[st
         if not ollama_available(settings.ollama_host, model):
             fix = f"start it with `ollama serve` and `ollama pull {model}`"
             if name == "ollama":
-                warnings.append(f"Ollama is not answering at {settings.ollama_host} with model {model!r} - "
-                                f"{fix}, or choose `embedded` in Settings.")
+                warnings.append(
+                    f"Ollama is not answering at {settings.ollama_host} with model {model!r} - "
+                    f"{fix}, or choose `embedded` in Settings."
+                )
                 return f"ollama ({model}, unreachable)", warnings, notes
-            notes.append(f"Ollama is not running at {settings.ollama_host}: answers come from the small "
-                         f"embedded model. For better answers, {fix}.")
+            notes.append(
+                f"Ollama is not running at {settings.ollama_host}: answers come from the small "
+                f"embedded model. For better answers, {fix}."
+            )
     try:
         backend = resolve_llm(settings, spec)
     except RagError as exc:

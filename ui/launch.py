@@ -35,9 +35,15 @@ def ensure_samples(settings: Settings, embedder, store, samples: Path = SAMPLES_
     return Sync(settings, embedder, store).run([samples])
 
 
-def chat_command(collection: str | None = None, host: str | None = None, port: int | None = None,
-                 auth: str | None = None, llm: str | None = None, chroma_url: str | None = None,
-                 block: bool = True) -> None:
+def chat_command(
+    collection: str | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    auth: str | None = None,
+    llm: str | None = None,
+    chroma_url: str | None = None,
+    block: bool = True,
+) -> None:
     """Serve the chat UI (what `rag chat` runs). None means "not given": settings decide.
 
     Args:
@@ -54,7 +60,9 @@ def chat_command(collection: str | None = None, host: str | None = None, port: i
     """
     from rag.settings import load_settings
 
-    settings = load_settings(collection=collection, llm=llm, chroma_url=chroma_url, ui_host=host, ui_port=port, auth=auth)
+    settings = load_settings(
+        collection=collection, llm=llm, chroma_url=chroma_url, ui_host=host, ui_port=port, auth=auth
+    )
     check_bind(settings.ui_host, settings.auth)
     ui = settings
     from rag.app import build_embedder, build_store
@@ -65,11 +73,18 @@ def chat_command(collection: str | None = None, host: str | None = None, port: i
     embedder, store = build_embedder(settings), build_store(settings)
     report = ensure_samples(settings, embedder, store)
     if report is not None:
-        print(f"Indexed the sample documents into collection {SAMPLES_COLLECTION!r} "
-              f"({report.totals.chunks_added} chunks).", file=sys.stderr)
+        print(
+            f"Indexed the sample documents into collection {SAMPLES_COLLECTION!r} "
+            f"({report.totals.chunks_added} chunks).",
+            file=sys.stderr,
+        )
     demo = build_ui(settings, embedder, store, ui=ui)
-    print(f"ragspace chat on http://{_url_host(ui.ui_host)}:{ui.ui_port} (collection {settings.collection!r}); "
-          "Ctrl-C to stop.", file=sys.stderr, flush=True)
+    print(
+        f"ragspace chat on http://{_url_host(ui.ui_host)}:{ui.ui_port} (collection {settings.collection!r}); "
+        "Ctrl-C to stop.",
+        file=sys.stderr,
+        flush=True,
+    )
     serve(demo, ui.ui_host, ui.ui_port, ui.auth, ui, block)
 
 

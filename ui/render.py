@@ -42,6 +42,7 @@ def source_id(turn_no: int, n: int) -> str:
 
 # -- chat ---------------------------------------------------------------------------------
 
+
 def chat_messages(session: Session) -> list[dict]:
     """The conversation for gr.Chatbot (messages format)."""
     out: list[dict] = []
@@ -97,7 +98,7 @@ def _segment(piece: str, reason: str | None, turn_no: int, valid: set[int]) -> s
 
     parts, pos = [], 0
     for m in CITE_RE.finditer(piece):
-        parts.append(text(piece[pos:m.start()]))
+        parts.append(text(piece[pos : m.start()]))
         parts.append("".join(_cite(n, turn_no, n in valid) for n in marker_numbers(m.group())))
         pos = m.end()
     parts.append(text(piece[pos:]))
@@ -144,6 +145,7 @@ def _details(answer: Answer, body: str) -> str:
 
 # -- sources ------------------------------------------------------------------------------
 
+
 def sources_html(session: Session) -> str:
     """The sources panel: each answer's sources, newest first; the newest answer's open."""
     groups = [(i, t) for i, t in enumerate(session.turns, 1) if t.answer and t.answer.sources]
@@ -153,18 +155,21 @@ def sources_html(session: Session) -> str:
     for rank, (i, turn) in enumerate(reversed(groups)):
         label = "closest passages, no answer" if turn.answer.abstained and not turn.answer.backend else "sources"
         items = "".join(source_html(s, i, cited_spans(turn.answer, s), open_=rank == 0) for s in turn.answer.sources)
-        out.append(f'<details class="rag-turn" {"open" if rank == 0 else ""}><summary>Q{i}: {text(turn.question)}'
-                   f' <small>({label})</small></summary>{items}</details>')
+        out.append(
+            f'<details class="rag-turn" {"open" if rank == 0 else ""}><summary>Q{i}: {text(turn.question)}'
+            f" <small>({label})</small></summary>{items}</details>"
+        )
     return "".join(out)
 
 
 def source_html(s: Source, turn_no: int, spans: list[tuple[int, int]], open_: bool = False) -> str:
     page = f" · page {s.page}" if s.page else ""
-    head = (f'<span class="rag-n">[{s.n}]</span> <b>{text(file_name(s.path))}</b>{page}'
-            f' · similarity {s.score:.2f}')
-    return (f'<details class="rag-source" id="{source_id(turn_no, s.n)}" {"open" if open_ else ""}>'
-            f'<summary title="{attr(s.path)}">{head}</summary>'
-            f'<div class="rag-passage">{highlight(s.text, spans)}</div></details>')
+    head = f'<span class="rag-n">[{s.n}]</span> <b>{text(file_name(s.path))}</b>{page} · similarity {s.score:.2f}'
+    return (
+        f'<details class="rag-source" id="{source_id(turn_no, s.n)}" {"open" if open_ else ""}>'
+        f'<summary title="{attr(s.path)}">{head}</summary>'
+        f'<div class="rag-passage">{highlight(s.text, spans)}</div></details>'
+    )
 
 
 def highlight(passage: str, spans: list[tuple[int, int]]) -> str:
@@ -185,8 +190,9 @@ def cited_spans(answer: Answer, source: Source) -> list[tuple[int, int]]:
 
     if answer.abstained:
         return []
-    claims = [answer.text[a:b] for a, b in split_sentences(answer.text)
-              if source.n in parse_citations(answer.text[a:b])]
+    claims = [
+        answer.text[a:b] for a, b in split_sentences(answer.text) if source.n in parse_citations(answer.text[a:b])
+    ]
     sentences = split_sentences(source.text)
     keys = [{t.key for t in terms(source.text[a:b], source=True)} for a, b in sentences]
     spans: set[tuple[int, int]] = set()
@@ -200,10 +206,13 @@ def cited_spans(answer: Answer, source: Source) -> list[tuple[int, int]]:
 
 # -- status and documents -----------------------------------------------------------------
 
+
 def status_html(st: Status) -> str:
     """The status line, then a banner per problem (what is wrong and what to do)."""
-    line = (f'<div class="rag-status">Collection <b>{text(st.collection)}</b> · {st.chunks} chunks in '
-            f'{st.files} files · embeddings {text(st.embed_model.rsplit("/", 1)[-1])} · LLM {text(st.llm)}</div>')
+    line = (
+        f'<div class="rag-status">Collection <b>{text(st.collection)}</b> · {st.chunks} chunks in '
+        f"{st.files} files · embeddings {text(st.embed_model.rsplit('/', 1)[-1])} · LLM {text(st.llm)}</div>"
+    )
     warnings = "".join(f'<div class="rag-banner rag-warn">⚠ {text(w)}</div>' for w in st.warnings)
     notes = "".join(f'<div class="rag-banner rag-info">ℹ {text(n)}</div>' for n in st.notes)
     return line + warnings + notes
@@ -224,8 +233,10 @@ def report_summary(report: IngestReport | None, saved: SavedUploads | None = Non
         refused = len(saved.rejected) if saved else 0
         return f"Nothing was ingested ({refused} file(s) refused, see the table)." if refused else "Nothing to ingest."
     t = report.totals
-    return (f"{t.ingested} new, {t.updated} updated, {t.unchanged} unchanged, {t.removed} removed, "
-            f"{t.skipped} skipped, {t.failed} failed · {t.chunks_added} chunks added in {t.seconds:.1f} s")
+    return (
+        f"{t.ingested} new, {t.updated} updated, {t.unchanged} unchanged, {t.removed} removed, "
+        f"{t.skipped} skipped, {t.failed} failed · {t.chunks_added} chunks added in {t.seconds:.1f} s"
+    )
 
 
 def document_rows(docs) -> list[list]:

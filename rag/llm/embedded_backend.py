@@ -62,9 +62,7 @@ def bundled_model_path() -> Path:
     return path
 
 
-def verify_sha256(
-    path: Path, expected: str, fix: str = f"reinstall it with `{REINSTALL_BUNDLED}`"
-) -> None:
+def verify_sha256(path: Path, expected: str, fix: str = f"reinstall it with `{REINSTALL_BUNDLED}`") -> None:
     """Check that `path` has sha256 `expected`; hashed once per process while the file is unchanged.
 
     Raises:
@@ -260,8 +258,7 @@ class EmbeddedBackend(LLMBackend):
                         yield piece
             except (ValueError, RuntimeError) as exc:  # e.g. prompt longer than the context
                 raise LLMError(
-                    f"The embedded model {self.model} failed: {exc} - shorten the prompt "
-                    "or raise `num_ctx`"
+                    f"The embedded model {self.model} failed: {exc} - shorten the prompt or raise `num_ctx`"
                 ) from None
 
     def count_tokens(self, text: str) -> int:

@@ -18,10 +18,7 @@ class LLMUnavailable(LLMError):
 
     def __init__(self, host: str) -> None:
         self.host = host
-        super().__init__(
-            f"Ollama is not reachable at {host} - start it with `ollama serve` "
-            "or choose `--llm embedded`"
-        )
+        super().__init__(f"Ollama is not reachable at {host} - start it with `ollama serve` or choose `--llm embedded`")
 
 
 class LLMModelMissing(LLMError):
@@ -31,9 +28,7 @@ class LLMModelMissing(LLMError):
     def ollama(cls, model: str, installed: Sequence[str]) -> LLMModelMissing:
         """The Ollama server answers but has no `model`."""
         names = ", ".join(installed) if installed else "none"
-        return cls(
-            f"Ollama has no model '{model}' - run `ollama pull {model}` (installed: {names})"
-        )
+        return cls(f"Ollama has no model '{model}' - run `ollama pull {model}` (installed: {names})")
 
     @classmethod
     def gguf(cls, path: str) -> LLMModelMissing:
@@ -57,7 +52,4 @@ class LLMTimeout(LLMError):
 
     def __init__(self, seconds: float, who: str = "Ollama") -> None:
         self.seconds = seconds
-        super().__init__(
-            f"{who} did not answer within {seconds:g} s - raise `llm_timeout_s` "
-            "or use a smaller model"
-        )
+        super().__init__(f"{who} did not answer within {seconds:g} s - raise `llm_timeout_s` or use a smaller model")

@@ -146,9 +146,7 @@ def _translate_errors(host: str, model: str | None, timeout: float) -> Iterator[
     except ollama.ResponseError as exc:
         if model and (exc.status_code == 404 or "not found" in str(exc.error).lower()):
             raise LLMModelMissing.ollama(model, _installed_or_empty(host)) from None
-        raise LLMError(
-            f"Ollama at {host} failed: {exc.error} - check the output of `ollama serve`"
-        ) from None
+        raise LLMError(f"Ollama at {host} failed: {exc.error} - check the output of `ollama serve`") from None
     # A refused or unanswered connection means no server, not a slow model.
     except (httpx.ConnectError, httpx.ConnectTimeout, ConnectionError):
         raise LLMUnavailable(host) from None
