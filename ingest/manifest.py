@@ -61,6 +61,12 @@ class Manifest:
     def close(self) -> None:
         self.db.close()
 
+    def __enter__(self) -> Manifest:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def entries(self) -> dict[str, Entry]:
         rows = self.db.execute(
             "SELECT path, size, mtime_ns, hash, n_chunks, state, indexed_at FROM files WHERE collection_id=?",

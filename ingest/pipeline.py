@@ -11,6 +11,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Iterable
 
@@ -37,6 +38,14 @@ def file_hash(data: bytes) -> str:
 
 def under(path: str, roots: Iterable[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def drop_file(col, manifest: Manifest, lexical: LexicalIndex, path: str) -> None:
+    """Remove a file from the index: pending first, so a crash mid-way is redone by recovery."""
+    manifest.mark_pending([path])
+    col.delete(where={"path": path})
+    lexical.delete_path(path)
+    manifest.forget([path])
 
 
 def make_chunker(settings: Settings, embedder: Embedder) -> Chunker:
@@ -87,11 +96,11 @@ class Sync:
         fp = fingerprint(self.embedder, self.chunker)
         old_manifest = old = None
         if rebuild:
-            old = self.store._get(name)
+            old = self.store.find(name)
             if old is not None:
                 old_manifest = Manifest(self.settings.state_path, str(old.id))
                 paths = paths or [Path(r) for r in old_manifest.roots()]
-            self._drop_lexical(self.store._get(name + REBUILD_SUFFIX))  # a leftover side collection's
+            self._drop_lexical(self.store.find(name + REBUILD_SUFFIX))  # a leftover side collection's
             self.col = self.store.begin_rebuild(name, fp)
         else:
             self.col = self.store.open(name, fp)
@@ -254,9 +263,7 @@ class Sync:
         return FileResult(path, status, reason + (KEPT if entry else ""))
 
     def _remove(self, path: str, entry: Entry, why: str) -> FileResult:
-        self.manifest.mark_pending([path])
-        self._delete_file(path)
-        self.manifest.forget([path])
+        drop_file(self.col, self.manifest, self.lexical, path)
         self.report.totals.chunks_deleted += entry.n_chunks
         return FileResult(path, FileStatus.REMOVED, why, chunks=entry.n_chunks)
 
@@ -265,7 +272,7 @@ class Sync:
             return
         batch, self._buffer = self._buffer, []
         vectors = self.embedder.embed([c.text for c in batch])
-        step = self._max_batch()
+        step = self._max_batch
         for i in range(0, len(batch), step):
             part = batch[i : i + step]
             self.col.upsert(
@@ -290,7 +297,9 @@ class Sync:
                 del self._inflight[c.path]
         self.manifest.mark_done(done)
 
+    @cached_property
     def _max_batch(self) -> int:
+        # asked once per run: in server mode each call is an HTTP round trip
         try:
             return max(1, int(self.store.client.get_max_batch_size()))
         except Exception:
@@ -301,10 +310,11 @@ def remove_paths(paths: list[Path], settings: Settings, store: Store) -> IngestR
     """Drop files (or whole folders) from the collection's index; the files themselves are untouched."""
     started = time.perf_counter()
     col = store.get(settings.collection)
-    manifest = Manifest(settings.state_path, str(col.id))
-    lexical = LexicalIndex(settings.lexical_path, str(col.id))
     report = IngestReport(collection=settings.collection)
-    try:
+    with (
+        Manifest(settings.state_path, str(col.id)) as manifest,
+        LexicalIndex(settings.lexical_path, str(col.id)) as lexical,
+    ):
         targets = [os.path.abspath(p) for p in paths]
         entries = manifest.entries()
         hits = sorted(p for p in entries if under(p, targets))
@@ -314,14 +324,8 @@ def remove_paths(paths: list[Path], settings: Settings, store: Store) -> IngestR
                 "see `rag status` for what is indexed."
             )
         for path in hits:
-            manifest.mark_pending([path])
-            col.delete(where={"path": path})
-            lexical.delete_path(path)
-            manifest.forget([path])
+            drop_file(col, manifest, lexical, path)
             report.totals.chunks_deleted += entries[path].n_chunks
             report.add(FileResult(path, FileStatus.REMOVED, "removed on request", chunks=entries[path].n_chunks))
-    finally:
-        manifest.close()
-        lexical.close()
     report.totals.seconds = time.perf_counter() - started
     return report

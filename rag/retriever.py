@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from rag.errors import FingerprintMismatch
 from rag.lexical import LexicalIndex
 from rag.settings import Settings
 from rag.store import read_fingerprint
@@ -235,15 +234,9 @@ class Retriever:
         if self._col is None:
             col = self.store.get(self.name)
             fp = read_fingerprint(col.metadata)
+            # a query must be embedded by the model that built the index; chunking does not matter here
             wanted = {"embed_model": self.embedder.model_id, "dim": self.embedder.dim}
-            if any(fp.get(k) not in (None, v) for k, v in wanted.items()):
-                raise FingerprintMismatch(
-                    f"Collection {self.name!r} was built with embedding model {fp.get('embed_model')!r} "
-                    f"(dim {fp.get('dim')}), but the settings ask {wanted['embed_model']!r} "
-                    f"(dim {wanted['dim']}). "
-                    f"Set `embed_model` (RAG_EMBED_MODEL) to the model it was built with, or rebuild it with "
-                    f"`rag ingest PATH --collection {self.name} --rebuild`."
-                )
+            self.store.check(self.name, fp, wanted, keys=tuple(k for k in wanted if k in fp))
             self._col, self._lex = col, LexicalIndex(self.settings.lexical_path, str(col.id))
             # checked once per open: ingestion re-syncs the keyword index whenever it writes
             self._lex_in_step = self._lex.count() == col.count()

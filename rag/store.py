@@ -91,7 +91,8 @@ class Store:
 
     # -- collections ------------------------------------------------------------------------
 
-    def _get(self, name: str):
+    def find(self, name: str):
+        """The collection `name`, or None when it does not exist (no swap is finished here)."""
         try:
             return self.client.get_collection(name=name, embedding_function=None)
         except Exception as exc:  # chroma raises NotFoundError / ValueError depending on version
@@ -110,7 +111,7 @@ class Store:
     def get(self, name: str):
         """The existing collection `name`, or CollectionNotFound naming how to create it."""
         self._finish_interrupted_swap(name)
-        col = self._get(name)
+        col = self.find(name)
         if col is None:
             raise CollectionNotFound(
                 f"Collection {name!r} does not exist in {self.location} - create it with "
@@ -121,15 +122,16 @@ class Store:
     def open(self, name: str, fp: dict[str, Any]):
         """Get or create `name`, refusing it when it was built with other settings."""
         self._finish_interrupted_swap(name)
-        col = self._get(name)
+        col = self.find(name)
         if col is None:
             return self._create(name, fp, complete=True)
         self.check(name, read_fingerprint(col.metadata), fp)
         return col
 
     @staticmethod
-    def check(name: str, stored: dict[str, Any], wanted: dict[str, Any]) -> None:
-        diffs = [k for k in FP_KEYS if stored.get(k) != wanted.get(k)]
+    def check(name: str, stored: dict[str, Any], wanted: dict[str, Any], keys: tuple[str, ...] = FP_KEYS) -> None:
+        """Refuse a collection whose recorded `keys` differ from `wanted` (a missing record is refused too)."""
+        diffs = [k for k in keys if stored.get(k) != wanted.get(k)]
         if diffs:
             changes = "; ".join(f"{k}: index has {stored.get(k)!r}, settings ask {wanted.get(k)!r}" for k in diffs)
             raise FingerprintMismatch(
@@ -140,13 +142,13 @@ class Store:
     def begin_rebuild(self, name: str, fp: dict[str, Any]):
         """A fresh, empty side collection to rebuild `name` into."""
         side = name + REBUILD_SUFFIX
-        if self._get(side) is not None:
+        if self.find(side) is not None:
             self.client.delete_collection(side)  # a leftover of a rebuild that did not finish
         return self._create(side, fp, complete=False)
 
     def finish_rebuild(self, name: str) -> None:
         """Mark the side collection complete and swap it in place of `name`."""
-        side = self._get(name + REBUILD_SUFFIX)
+        side = self.find(name + REBUILD_SUFFIX)
         meta = dict(side.metadata or {})
         meta[FP_PREFIX + "complete"] = True
         side.modify(metadata=meta)
@@ -155,25 +157,26 @@ class Store:
     def _swap(self, name: str, side) -> None:
         # delete-then-rename: a crash in between leaves a *complete* side collection, which
         # _finish_interrupted_swap renames on the next open, so the index is never lost.
-        if self._get(name) is not None:
+        if self.find(name) is not None:
             self.client.delete_collection(name)
         side.modify(name=name)
 
     def _finish_interrupted_swap(self, name: str) -> None:
-        side = self._get(name + REBUILD_SUFFIX)
+        side = self.find(name + REBUILD_SUFFIX)
         if side is not None and read_fingerprint(side.metadata).get("complete") is True:
             log.info("finishing an interrupted rebuild of %s", name)
             self._swap(name, side)
 
     def delete(self, name: str) -> None:
         for n in (name, name + REBUILD_SUFFIX):
-            if self._get(n) is not None:
+            if self.find(n) is not None:
                 self.client.delete_collection(n)
 
     def list(self) -> list[CollectionInfo]:
         infos = []
         for col in self.client.list_collections():
-            col = self._get(col if isinstance(col, str) else col.name)
+            if isinstance(col, str):  # older chromadb lists names only
+                col = self.find(col)
             if col is None or col.name.endswith(REBUILD_SUFFIX):
                 continue
             infos.append(CollectionInfo(col.name, str(col.id), col.count(), read_fingerprint(col.metadata)))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.progress import NullProgress
-from rag.errors import CollectionNotFound, ConfigError
+from rag.errors import ConfigError
 from rag.settings import Settings
 from rag.types import IngestReport
 from ui.uploads import SavedUploads, UploadLimits, save_uploads, upload_dir
@@ -72,14 +72,11 @@ def list_documents(settings: Settings, store, collection: str) -> list[Document]
     """The files indexed in `collection` (none when it does not exist yet), by path."""
     from ingest.manifest import Manifest
 
-    col = _collection_or_none(store, collection)
+    col = store.find(collection)
     if col is None:
         return []
-    manifest = Manifest(settings.state_path, str(col.id))
-    try:
+    with Manifest(settings.state_path, str(col.id)) as manifest:
         entries = manifest.entries().values()
-    finally:
-        manifest.close()
     return sorted(
         (Document(e.path, e.n_chunks, e.indexed_at) for e in entries if e.state == "done"), key=lambda d: d.path
     )
@@ -89,14 +86,11 @@ def roots(settings: Settings, store, collection: str) -> list[str]:
     """The folders and files `collection` was built from (what re-sync offers)."""
     from ingest.manifest import Manifest
 
-    col = _collection_or_none(store, collection)
+    col = store.find(collection)
     if col is None:
         return []
-    manifest = Manifest(settings.state_path, str(col.id))
-    try:
+    with Manifest(settings.state_path, str(col.id)) as manifest:
         return manifest.roots()
-    finally:
-        manifest.close()
 
 
 def ingest_uploads(
@@ -166,10 +160,3 @@ def remove_document(settings: Settings, store, collection: str, path: str) -> In
         if os.path.abspath(result.path).startswith(uploads + os.sep):
             Path(result.path).unlink(missing_ok=True)
     return report
-
-
-def _collection_or_none(store, name: str):
-    try:
-        return store.get(name)
-    except CollectionNotFound:
-        return None
