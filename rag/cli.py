@@ -104,7 +104,8 @@ def status(
     collection: Optional[str] = CollectionOpt, chroma_url: Optional[str] = ChromaOpt, as_json: bool = JsonOpt
 ) -> None:
     """Collections, their chunk and file counts, and how each was built."""
-    from rag.app import build_store, collection_status
+    from ingest.status import collection_status
+    from rag.app import build_store
     from rag.report import print_status
 
     s = _settings(chroma_url=chroma_url)

@@ -165,3 +165,12 @@ def test_ask_prints_one_json_object_and_missing_collections_say_how_to_ingest(tm
     assert answer["backend"] == "embedded" and answer["answer"]
     assert Path(answer["sources"][0]["path"]).name == "troubleshooting.md"
     assert {"n", "path", "page", "score", "text"} == set(answer["sources"][0])
+
+
+def test_rag_core_does_not_depend_on_ingest_ui_or_eval():
+    code = (
+        "import sys, rag.app, rag.engine, rag.retriever, rag.lexical, rag.verify, rag.report, rag.llm;"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'ingest', 'ui', 'eval'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -206,7 +206,7 @@ class Status:
 
 def status(settings: Settings, store, session: Session) -> Status:
     """Index size, embedding model and LLM of this session, with banners for what is missing."""
-    from rag.app import collection_status
+    from ingest.status import collection_status
 
     rows = collection_status(settings, store, only=session.collection)
     row = rows[0] if rows else {"chunks": 0, "files": 0}

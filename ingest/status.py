@@ -1,0 +1,31 @@
+"""What each collection holds and how it was built (`rag status`, the UI's status line)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from ingest.manifest import Manifest
+from rag.settings import Settings
+from rag.store import Store
+
+
+def collection_status(settings: Settings, store: Store, only: str | None = None) -> list[dict]:
+    """One dict per collection: counts, how it was built, which folders feed it."""
+    rows = []
+    for info in store.list():
+        if only and info.name != only:
+            continue
+        with Manifest(settings.state_path, info.id) as manifest:
+            entries = manifest.entries()
+            last = max((e.indexed_at for e in entries.values()), default=None)
+            rows.append(
+                {
+                    "name": info.name,
+                    "chunks": info.count,
+                    "files": sum(1 for e in entries.values() if e.state == "done"),
+                    "built_with": {k: v for k, v in info.fingerprint.items() if k != "complete"},
+                    "roots": manifest.roots(),
+                    "last_indexed": datetime.fromtimestamp(last, timezone.utc).isoformat() if last else None,
+                }
+            )
+    return rows
