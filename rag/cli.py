@@ -197,6 +197,18 @@ def chat(
     chat_command(collection=collection, host=host, port=port, auth=auth, llm=llm, chroma_url=chroma_url)
 
 
+def _register_subcommands() -> None:
+    # eval/ and space/ depend on rag/, so their commands are attached here at the edge, not imported by the core
+    from eval.cli import eval_app
+    from space.cli import space_app
+
+    app.add_typer(eval_app, name="eval")
+    app.add_typer(space_app, name="space")
+
+
+_register_subcommands()
+
+
 def main() -> None:
     """Entry point: runs the app and turns our domain errors into a message and an exit code."""
     try:
