@@ -1,0 +1,357 @@
+"""Reports for an eval run folder (report.md, report.html) and `rag eval compare`.
+
+Works on any results.json written by `eval.runs.Run.finish`, whatever its kind ("retrieval",
+"answers"): it only relies on the shared shape - flat `metrics`, `latency` per stage, and
+`items` each carrying its own `metrics`. The HTML is self-contained (plots are embedded PNGs),
+so a run folder can be mailed or archived as is.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+from eval.runs import EvalError
+
+MAX_ROWS = 500  # per-question rows shown; the rest stay in results.json
+TEXT_CUT = 160  # characters of question / answer shown in a table cell
+# item fields shown beside the metrics, when present
+TEXT_FIELDS = ("question", "answer", "reference")
+
+
+# -- helpers shared by the report and the comparison -----------------------------------------
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        return None
+    return float(value)
+
+
+def _fmt(value: Any) -> str:
+    num = _num(value)
+    if num is None:
+        return "-" if value is None else str(value)
+    return f"{num:.3f}" if abs(num) < 1000 else f"{num:.0f}"
+
+
+def _cut(text: Any, n: int = TEXT_CUT) -> str:
+    text = " ".join(str(text or "").split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def item_score(item: dict[str, Any]) -> float | None:
+    """One number per item for ordering (worst first): the mean of its 0..1 metrics."""
+    values = [v for v in (_num(x) for x in (item.get("metrics") or {}).values()) if v is not None and 0 <= v <= 1]
+    return sum(values) / len(values) if values else None
+
+
+def metric_names(items: list[dict[str, Any]]) -> list[str]:
+    """Per-item metric names in first-seen order."""
+    names: list[str] = []
+    for item in items:
+        for name in item.get("metrics") or {}:
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def worst_first(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Items ordered by `item_score`, lowest first; items without a score go last."""
+    return sorted(items, key=lambda it: (item_score(it) is None, item_score(it) or 0.0))
+
+
+def _latency_rows(latency: dict[str, Any]) -> list[tuple[str, float | None, float | None, float | None]]:
+    rows = []
+    for stage, value in (latency or {}).items():
+        if isinstance(value, dict):
+            rows.append((stage, _num(value.get("p50")), _num(value.get("p95")), _num(value.get("mean"))))
+        else:
+            rows.append((stage, None, None, _num(value)))
+    return rows
+
+
+def _dataset(results: dict[str, Any]) -> str:
+    params = results.get("params") or {}
+    for key in ("dataset", "qa", "docs", "collection"):
+        if params.get(key):
+            return str(params[key])
+    return "-"
+
+
+def summary_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
+    """The summary table: what was run, then every aggregate metric."""
+    settings = results.get("settings") or {}
+    params = results.get("params") or {}
+    rows = [
+        ("kind", str(results.get("kind", "-"))),
+        ("dataset", _dataset(results)),
+        ("questions", str(len(results.get("items") or []))),
+        ("llm", str(params.get("llm") or settings.get("llm") or "-")),
+        ("embed model", str(settings.get("embed_model", "-"))),
+        ("seconds", _fmt(results.get("seconds"))),
+    ]
+    rows += [(name, _fmt(value)) for name, value in (results.get("metrics") or {}).items()]
+    return rows
+
+
+# -- plots ------------------------------------------------------------------------------------
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def make_plots(results: dict[str, Any]) -> dict[str, bytes]:
+    """PNG bytes by file name: one histogram grid of per-item metrics, one latency bar chart."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display here, and never pop a window from an eval
+    import matplotlib.pyplot as plt
+
+    plots: dict[str, bytes] = {}
+    items = results.get("items") or []
+    names = [n for n in metric_names(items) if any(_num((it.get("metrics") or {}).get(n)) is not None for it in items)]
+    if names:
+        cols = min(3, len(names))
+        rows = math.ceil(len(names) / cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.6 * rows), squeeze=False)
+        for ax, name in zip(axes.flat, names):
+            values = [v for v in (_num((it.get("metrics") or {}).get(name)) for it in items) if v is not None]
+            ax.hist(values, bins=min(20, max(5, len(values) // 2)), color="#4a7ab5", edgecolor="white")
+            ax.set_title(f"{name} (mean {sum(values) / len(values):.3f}, n={len(values)})", fontsize=9)
+        for ax in list(axes.flat)[len(names) :]:
+            ax.set_visible(False)
+        fig.tight_layout()
+        plots["scores.png"] = _png(fig)
+        plt.close(fig)
+    lat = [r for r in _latency_rows(results.get("latency") or {}) if any(v is not None for v in r[1:])]
+    if lat:
+        fig, ax = plt.subplots(figsize=(6, 0.5 + 0.45 * len(lat)))
+        ys = range(len(lat))
+        p50 = [r[1] if r[1] is not None else (r[3] or 0.0) for r in lat]
+        p95 = [r[2] if r[2] is not None else p for r, p in zip(lat, p50)]
+        ax.barh(ys, p95, color="#c9d7ea", label="p95")
+        ax.barh(ys, p50, color="#4a7ab5", label="p50 (or mean)")
+        ax.set_yticks(list(ys), [r[0] for r in lat])
+        ax.set_xlabel("seconds")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        plots["latency.png"] = _png(fig)
+        plt.close(fig)
+    return plots
+
+
+# -- report.md / report.html -------------------------------------------------------------------
+
+
+def _question_columns(items: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    texts = [f for f in TEXT_FIELDS if any(it.get(f) for it in items)]
+    return texts, metric_names(items)
+
+
+def _markdown(results: dict[str, Any], plots: dict[str, bytes]) -> str:
+    def row(cells: list[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    out = [f"# Eval report: {results.get('kind', '?')}", ""]
+    if results.get("summary"):
+        out += [str(results["summary"]), ""]
+    out += ["## Summary", "", row(["", "value"]), row(["---", "---:"])]
+    out += [row([k, v]) for k, v in summary_rows(results)]
+    for section in ("judge",):
+        if results.get(section):
+            out += [
+                "",
+                f"## {section.title()} (reported separately)",
+                "",
+                row(["metric", "value"]),
+                row(["---", "---:"]),
+            ]
+            out += [row([k, _fmt(v)]) for k, v in results[section].items() if not isinstance(v, dict)]
+    lat = _latency_rows(results.get("latency") or {})
+    if lat:
+        out += [
+            "",
+            "## Latency (seconds)",
+            "",
+            row(["stage", "p50", "p95", "mean"]),
+            row(["---", "---:", "---:", "---:"]),
+        ]
+        out += [row([s, _fmt(a), _fmt(b), _fmt(c)]) for s, a, b, c in lat]
+    out += [""] + [f"![{name}]({name})" for name in plots]
+    items = worst_first(results.get("items") or [])
+    texts, names = _question_columns(items)
+    out += ["", f"## Per question, worst first ({len(items)})", ""]
+    out += [row(["id", "score", *names, *texts]), row(["---"] * (2 + len(names) + len(texts)))]
+    for it in items[:MAX_ROWS]:
+        m = it.get("metrics") or {}
+        out.append(
+            row(
+                [
+                    str(it.get("id")),
+                    _fmt(item_score(it)),
+                    *[_fmt(m.get(n)) for n in names],
+                    *[_cut(it.get(f)) for f in texts],
+                ]
+            )
+        )
+    if len(items) > MAX_ROWS:
+        out.append(f"\n{len(items) - MAX_ROWS} more in results.json")
+    return "\n".join(out) + "\n"
+
+
+CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;
+vertical-align:top}th{background:#eef2f7}td.n{text-align:right;font-variant-numeric:tabular-nums}
+img{max-width:100%}.bad{background:#fbe3e3}"""
+
+
+def _html_table(header: list[str], rows: list[list[str]], numeric_from: int = 1) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = []
+    for r in rows:
+        cells = "".join(
+            f'<td class="n">{html.escape(c)}</td>'
+            if i >= numeric_from and _is_number(c)
+            else f"<td>{html.escape(c)}</td>"
+            for i, c in enumerate(r)
+        )
+        body.append(f"<tr>{cells}</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _html(results: dict[str, Any], plots: dict[str, bytes]) -> str:
+    kind = html.escape(str(results.get("kind", "?")))
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Eval report: {kind}</title>",
+        f"<style>{CSS}</style></head><body><h1>Eval report: {kind}</h1>",
+    ]
+    if results.get("summary"):
+        parts.append(f"<p>{html.escape(str(results['summary']))}</p>")
+    parts += ["<h2>Summary</h2>", _html_table(["", "value"], [list(r) for r in summary_rows(results)])]
+    if results.get("judge"):
+        rows = [[k, _fmt(v)] for k, v in results["judge"].items() if not isinstance(v, dict)]
+        parts += ["<h2>Judge (reported separately)</h2>", _html_table(["metric", "value"], rows)]
+    lat = _latency_rows(results.get("latency") or {})
+    if lat:
+        rows = [[s, _fmt(a), _fmt(b), _fmt(c)] for s, a, b, c in lat]
+        parts += ["<h2>Latency (seconds)</h2>", _html_table(["stage", "p50", "p95", "mean"], rows)]
+    for name, data in plots.items():
+        parts.append(f"<img alt='{name}' src='data:image/png;base64,{base64.b64encode(data).decode()}'>")
+    items = worst_first(results.get("items") or [])
+    texts, names = _question_columns(items)
+    rows = []
+    for it in items[:MAX_ROWS]:
+        m = it.get("metrics") or {}
+        rows.append(
+            [
+                str(it.get("id")),
+                _fmt(item_score(it)),
+                *[_fmt(m.get(n)) for n in names],
+                *[_cut(it.get(f), 400) for f in texts],
+            ]
+        )
+    parts += [f"<h2>Per question, worst first ({len(items)})</h2>", _html_table(["id", "score", *names, *texts], rows)]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_reports(run_dir: Path, results: dict[str, Any]) -> list[Path]:
+    """Write report.md (+ its PNG plots) and a self-contained report.html into `run_dir`."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    plots = make_plots(results)
+    for name, data in plots.items():
+        (run_dir / name).write_bytes(data)
+    md, page = run_dir / "report.md", run_dir / "report.html"
+    md.write_text(_markdown(results, plots))
+    page.write_text(_html(results, plots))
+    return [md, page]
+
+
+# -- rag eval compare ---------------------------------------------------------------------------
+
+
+def compare_runs(a: dict[str, Any], b: dict[str, Any], *, allow_different: bool = False) -> dict[str, Any]:
+    """Differences B - A per aggregate metric and per question, biggest changes first.
+
+    Refuses runs of different kinds (their metrics mean different things) and, unless
+    `allow_different`, runs over different datasets (then only shared question ids are compared).
+    """
+    if a.get("kind") != b.get("kind"):
+        raise EvalError(
+            f"cannot compare a {a.get('kind')!r} run with a {b.get('kind')!r} run - compare two runs of the same kind"
+        )
+    warnings = []
+    if _dataset(a) != _dataset(b):
+        if not allow_different:
+            raise EvalError(
+                f"the runs used different datasets ({_dataset(a)} vs {_dataset(b)}) - compare runs over the same "
+                "questions, or pass --allow-different to compare the questions they share"
+            )
+        warnings.append(f"different datasets: {_dataset(a)} vs {_dataset(b)}; only shared questions are compared")
+    ma, mb = a.get("metrics") or {}, b.get("metrics") or {}
+    metrics = []
+    for name in list(ma) + [n for n in mb if n not in ma]:
+        va, vb = _num(ma.get(name)), _num(mb.get(name))
+        metrics.append({"metric": name, "a": va, "b": vb, "delta": None if va is None or vb is None else vb - va})
+    metrics.sort(key=lambda m: -abs(m["delta"] or 0.0))
+    ia = {str(it["id"]): it for it in a.get("items") or []}
+    ib = {str(it["id"]): it for it in b.get("items") or []}
+    shared = [i for i in ia if i in ib]
+    if len(shared) < max(len(ia), len(ib)):
+        warnings.append(f"{len(ia) - len(shared)} questions only in A, {len(ib) - len(shared)} only in B")
+    questions = [_item_diff(ia[i], ib[i]) for i in shared]
+    questions.sort(key=lambda q: -abs(q["delta"] or 0.0))
+    return {"kind": a.get("kind"), "metrics": metrics, "questions": questions, "warnings": warnings}
+
+
+def _item_diff(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    sa, sb = item_score(a), item_score(b)
+    ma, mb = a.get("metrics") or {}, b.get("metrics") or {}
+    changed = {}
+    for name in ma:
+        va, vb = _num(ma.get(name)), _num(mb.get(name))
+        if va is not None and vb is not None and abs(vb - va) > 1e-9:
+            changed[name] = round(vb - va, 4)
+    return {
+        "id": a.get("id"),
+        "question": a.get("question"),
+        "a": sa,
+        "b": sb,
+        "delta": None if sa is None or sb is None else sb - sa,
+        "changed": changed,
+        "answer_changed": (a.get("answer") or "") != (b.get("answer") or ""),
+    }
+
+
+def format_comparison(cmp: dict[str, Any], max_questions: int = 20) -> str:
+    """Plain-text rendering of `compare_runs` for the terminal."""
+    lines = [f"warning: {w}" for w in cmp["warnings"]]
+    lines.append(f"{'metric':<28}{'A':>10}{'B':>10}{'B-A':>10}")
+    for m in cmp["metrics"]:
+        delta = "-" if m["delta"] is None else f"{m['delta']:+.3f}"
+        lines.append(f"{m['metric']:<28}{_fmt(m['a']):>10}{_fmt(m['b']):>10}{delta:>10}")
+    moved = [q for q in cmp["questions"] if q["delta"]]
+    lines.append(f"\n{len(moved)} of {len(cmp['questions'])} questions changed score; biggest changes first:")
+    for q in moved[:max_questions]:
+        what = ", ".join(f"{k} {v:+.2f}" for k, v in q["changed"].items())
+        lines.append(
+            f"  {q['id']}: {_fmt(q['a'])} -> {_fmt(q['b'])} ({q['delta']:+.3f}) {what}  {_cut(q['question'], 70)}"
+        )
+    return "\n".join(lines)
