@@ -60,7 +60,9 @@ def study(
     for name, nbytes, scorer in _quantised(corpus):
         rows.append(_row(name, nbytes, dim, _search(scorer, queries, k, exclude), truth, k))
         found = _search(scorer, queries, RESCORE * k, exclude)
-        rows.append(_row(f"{name} + float32 rescore", nbytes, dim, _rescore(found, queries, corpus, k), truth, k, True))
+        rows.append(
+            _row(f"{name} + float32 rescore", nbytes, dim, _rescore(found, queries, corpus, k, exclude), truth, k, True)
+        )
     from space.map import pca_basis
 
     dims = [d for d in dims if d < dim]
@@ -121,10 +123,14 @@ def _search(scorer: Scorer, queries: np.ndarray, k: int, exclude: np.ndarray | N
     return np.vstack(out)
 
 
-def _rescore(candidates: np.ndarray, queries: np.ndarray, corpus: np.ndarray, k: int) -> np.ndarray:
+def _rescore(
+    candidates: np.ndarray, queries: np.ndarray, corpus: np.ndarray, k: int, exclude: np.ndarray | None
+) -> np.ndarray:
     import numpy as np
 
     exact = np.einsum("md,mcd->mc", queries, corpus[candidates])
+    if exclude is not None:  # a small corpus has fewer rows than candidates wanted, so the query's own row is back
+        exact[candidates == exclude[:, None]] = -np.inf
     order = np.argsort(-exact, axis=1, kind="stable")[:, :k]
     return np.take_along_axis(candidates, order, axis=1)
 

@@ -14,10 +14,11 @@ from space.vectors import open_collection, preview
 if TYPE_CHECKING:
     import numpy as np
 
+    from rag.settings import Settings
     from rag.store import Store
 
 EmbedFn = Callable[[list[str]], "np.ndarray"]  # texts -> (n, dim) normalised float32
-VOCAB_SIZE = 3000  # terms drawn from the collection for `arithmetic`
+VOCAB_SIZE = 2000  # terms drawn from the collection for `arithmetic`
 
 
 @dataclass
@@ -162,3 +163,25 @@ def arithmetic(
     else:
         vectors = np.vstack([vocab_vectors, embed(extra)]) if extra else vocab_vectors
     return Arithmetic(terms, nearest_terms(vector, words, vectors, given, top)), vector
+
+
+def cached_vocabulary(settings: Settings, store: Store, embed: EmbedFn) -> tuple[list[str], np.ndarray]:
+    """The collection's vocabulary and its term vectors, cached under `home/space` by collection content."""
+    import numpy as np
+
+    from space.vectors import all_ids, fingerprint, read_vectors
+
+    name = settings.collection
+    key = fingerprint(all_ids(open_collection(store, name)))
+    path = settings.home / "space" / f"{name}-vocab-{key}.npz"
+    if path.exists():
+        with np.load(path, allow_pickle=False) as got:
+            return got["terms"].tolist(), got["vectors"]
+    texts = read_vectors(store, name, limit=20000).texts  # a sample keeps term frequencies and bounds the time
+    terms = collection_vocabulary(texts)
+    vectors = embed(terms) if terms else np.zeros((0, 1), dtype=np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for old in path.parent.glob(f"{name}-vocab-*.npz"):
+        old.unlink(missing_ok=True)
+    np.savez(path, terms=np.asarray(terms, dtype=str), vectors=vectors)
+    return terms, vectors
