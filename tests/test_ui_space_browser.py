@@ -1,0 +1,113 @@
+"""The Space tab driven in a real Chromium: the map renders its points, a question rings its sources,
+a clicked point opens its passage (as text). Same real parts and browser set-up as test_ui_browser.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import DATA
+from tests.test_ui_browser import ANSWER_TIMEOUT_MS, CHROMIUM, ask, browser, page  # noqa: F401 - shared fixtures
+from tests.ui_server import running_app
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)"
+)
+
+MAP = "#rag-space-map .js-plotly-plot"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, embedder):
+    """The app over the sample documents plus a file with markup in it (collection `samples`)."""
+    from ui.documents import sync_paths
+
+    with running_app(tmp_path_factory.mktemp("ui-space"), embedder) as running:
+        sync_paths(running.settings, embedder, running.store, "samples", [DATA / "ui" / "markup.txt"])
+        yield running
+
+
+def stored(app) -> dict[str, str]:
+    got = app.store.get("samples").get(include=["documents"])
+    return dict(zip(got["ids"], got["documents"]))
+
+
+def trace_points(pg, name: str) -> int:
+    """SVG points drawn by the trace called `name` (0 when there is none)."""
+    return pg.evaluate(
+        """([sel, name]) => {
+            const gd = document.querySelector(sel);
+            const i = gd.data.findIndex((t) => t.name === name);
+            if (i < 0) { return 0; }
+            return gd.querySelectorAll('.scatterlayer .trace')[i].querySelectorAll('.point').length;
+        }""",
+        [MAP, name],
+    )
+
+
+def wait_for_trace(pg, name: str) -> None:
+    pg.wait_for_function(
+        "([sel, name]) => { const gd = document.querySelector(sel);"
+        " return !!(gd && gd.data && gd.data.some((t) => t.name === name)); }",
+        arg=[MAP, name],
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+
+
+def open_space(pg) -> None:
+    pg.get_by_role("tab", name="Space").click()
+    pg.wait_for_selector("#rag-space-map .scatterlayer .point", timeout=ANSWER_TIMEOUT_MS)
+
+
+def test_the_map_renders_a_point_per_chunk_and_a_question_rings_its_sources(page, app, tmp_path):  # noqa: F811
+    open_space(page)
+    chunks = stored(app)
+    assert page.locator("#rag-space-map .scatterlayer .point").count() == len(chunks)
+    legend = page.locator("#rag-space-map .legend").text_content()
+    assert "faq.md" in legend and "markup.txt" in legend
+    assert f"{len(chunks)} chunks" in page.inner_text("#rag-space-status")
+
+    page.fill("#rag-space-text textarea", "Quillon lighthouse lamp")
+    page.click("#rag-space-show")
+    wait_for_trace(page, "sources")
+    assert trace_points(page, "sources") == app.settings.top_k  # every retrieved source is ringed
+    assert trace_points(page, "question") == 1
+    shown = page.inner_text("#rag-space-shown")
+    assert "Quillon lighthouse lamp" in shown and "markup.txt" in shown.splitlines()[1]
+    page.screenshot(path=tmp_path / "space-question.png")
+
+    # click the best source's ring: its passage opens, the document's markup shown as text
+    ring = page.locator("#rag-space-map .scatterlayer .trace").nth(
+        page.evaluate(f"document.querySelector('{MAP}').data.findIndex((t) => t.name === 'sources')")
+    )
+    box = ring.locator(".point").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector("#rag-space-passage .rag-passage", timeout=ANSWER_TIMEOUT_MS)
+    chunk_id = page.locator("#rag-space-pick textarea, #rag-space-pick input").first.input_value()
+    passage = page.locator("#rag-space-passage .rag-passage")
+    assert " ".join(passage.inner_text().split()) == " ".join(chunks[chunk_id].split())
+    assert "<script>alert(1)</script>" in passage.inner_text()
+    assert passage.locator("script, b, img").count() == 0
+    assert page.evaluate("window.__xss") is None
+    page.screenshot(path=tmp_path / "space-passage.png")
+
+
+def test_the_last_chat_answer_and_its_sources_are_drawn_on_the_map(page, app, tmp_path):  # noqa: F811
+    ask(page, "What is ragspace?")
+    chat_files = {
+        line.split("·")[0].split("]")[-1].strip()
+        for line in page.locator("#rag-sources .rag-source summary").all_inner_texts()
+    }
+    open_space(page)
+    wait_for_trace(page, "question")
+    shown = page.inner_text("#rag-space-shown")
+    assert "last chat question" in shown and "What is ragspace?" in shown
+    assert trace_points(page, "sources") == page.locator("#rag-sources .rag-source").count() >= 1
+    assert {f for f in chat_files if f} <= {f for f in ("faq.md", "user-guide.md", "architecture.md") if f in shown}
+    # the non-JS path: pick a source from the list and read its passage
+    page.locator("#rag-space-source input").click()
+    page.locator("#rag-space-source [role=option]").first.click()
+    page.wait_for_selector("#rag-space-passage .rag-passage", timeout=ANSWER_TIMEOUT_MS)
+    assert page.inner_text("#rag-space-passage .rag-passage").strip()
+    page.screenshot(path=tmp_path / "space-chat.png")
