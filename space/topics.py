@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 FIT_SAMPLE = 5000  # k is chosen and centroids fitted on at most this many points; the rest are assigned
+SILHOUETTE_TOLERANCE = 0.02
 LABEL_TEXTS = 20000  # c-TF-IDF reads at most this many texts (a uniform sample keeps the term statistics)
 
 
@@ -73,13 +74,13 @@ def find_topics(
     ks = [k] if k else list(range(k_range[0], min(k_range[1], len(sample) - 1) + 1))
     if not ks or ks[0] < 2 or ks[0] >= len(sample):
         raise TopicsError(f"k must be between 2 and {len(sample) - 1} for {n} chunks - pass a smaller --k.")
-    best, scores = None, {}
-    for kk in ks:
-        model, score = _fit(sample, kk, seed)
-        scores[kk] = score
-        if best is None or score > scores[best[0]]:
-            best = (kk, model)
-    chosen, model = best
+    fits = {kk: _fit(sample, kk, seed) for kk in ks}
+    scores = {kk: score for kk, (_, score) in fits.items()}
+    top = max(scores.values())
+    # the fewest topics that score about as well as the best: silhouette differences this small are noise,
+    # and a subject split into its sub-topics is harder to read
+    chosen = min(kk for kk in ks if scores[kk] >= top - SILHOUETTE_TOLERANCE)
+    model = fits[chosen][0]
     assignments = _assign(vectors, model.cluster_centers_)
     terms = ctfidf_terms(texts, assignments, chosen, n_terms, seed=seed)
     topics = []
