@@ -20,6 +20,7 @@ from tests.conftest import DATA, free_port
 from ui import documents as docs
 from ui import handlers
 from ui import space as sp
+from ui.space_tab import SpaceEvents
 
 MARS_Q = "What is the tallest volcano on Mars?"
 
@@ -40,7 +41,7 @@ def world(tmp_path_factory, embedder):
     shutil.copy(DATA / "ui" / "markup.txt", folder / "markup.txt")
     docs.sync_paths(s, embedder, store, "docs", [folder])
     pool = handlers.EnginePool(s, lambda cfg: build_engine(cfg, embedder, store))
-    return s, store, pool, sp.SpaceEvents(s, embedder, store, pool)
+    return s, store, pool, SpaceEvents(s, embedder, store, pool)
 
 
 def session(s: Settings) -> handlers.Session:
@@ -171,3 +172,29 @@ def test_tab_events_load_then_draw_and_report_errors(world):
     empty = handlers.Session("nothing-here", handlers.ChatOptions())
     *_, last = ev.on_select(empty, sp.SpaceView())
     assert last[1] is None and "Documents tab" in last[2]
+
+
+def test_similar_passages_are_the_nearest_by_cosine_and_drawn(world, embedder):
+    s, store, _, ev = world
+    got = store.get("docs").get(include=["documents", "embeddings"])
+    view = sp.similar_text(sp.load_view(s, store, "docs", sp.SpaceView()), "sourdough starter", store, "docs", embedder)
+    q = embedder.embed_query("sourdough starter")
+    cos = np.asarray(got["embeddings"]) @ q
+    best = [got["ids"][i] for i in np.argsort(-cos)[: sp.SIMILAR_K]]
+    assert [x.id for x in view.shown.sources] == best  # exactly the top-k by cosine, best first
+    assert [x.score for x in view.shown.sources] == pytest.approx(sorted(cos, reverse=True)[: sp.SIMILAR_K], abs=1e-4)
+    assert view.shown.sources[0].path.endswith("sourdough.txt")
+    assert "nearest by cosine" in sp.shown_html(view)
+    drawn = ev.on_similar("sourdough starter", session(s), sp.SpaceView())
+    assert traces(drawn[1])["sources"] == best
+
+
+def test_health_lists_each_measure_with_advice_and_checks_the_chat_questions(world):
+    s, _, _, ev = world
+    sess = session(s)
+    html = ev.on_health(sess)
+    assert "topic silhouette" in html and "hubness" in html and "what to do" in html
+    assert "domain" not in html.lower()  # no questions asked yet: no domain-mismatch row
+    sess.turns.append(handlers.Turn("How do I bake sourdough?", answer=Answer("x", [])))
+    assert "domain" in ev.on_health(sess).lower()
+    assert "Documents tab" in ev.on_health(handlers.Session("nothing-here", handlers.ChatOptions()))

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rag.settings import Settings
-from ui import handlers, render, space
+from ui import handlers, render, space_tab
 from ui.config import check_bind
 from ui.events import Events
 from ui.uploads import ZIP_SUFFIX
@@ -51,8 +51,8 @@ def build_ui(
                 _chat_tab(gr, ev, session)
             with gr.Tab("Documents", id="documents"):
                 dt = _documents_tab(gr, ev, session, status)
-            with gr.Tab("Space", id="space") as space_tab:
-                space.build_space_tab(gr, space.SpaceEvents(settings, embedder, store, ev.pool), session, space_tab)
+            with gr.Tab("Space", id="space") as tab:
+                space_tab.build_space_tab(gr, space_tab.SpaceEvents(settings, embedder, store, ev.pool), session, tab)
             with gr.Tab("Settings", id="settings"):
                 llm = _settings_tab(gr, ev, session, status)
         demo.load(

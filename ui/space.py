@@ -2,15 +2,13 @@
 ("why these sources?"), and any point opened as its passage.
 
 The logic is plain functions over a per-session `SpaceView` (kept in a gr.State, so tests need no
-browser); `SpaceEvents` adapts them to gradio and `build_space_tab` lays the tab out. space/ builds the
+browser); ui/space_tab.py adapts them to gradio and lays the tab out. space/ builds the
 map from the vectors already in Chroma (cached on disk, so a second view is instant) and draws it.
 Every piece of document or user text is escaped (`render.text`) before it becomes HTML.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -26,6 +24,8 @@ if TYPE_CHECKING:
     from space.map import SpaceMap
 
 COLORS = ("file", "topic")
+SIMILAR_K = 10
+HEALTH_SAMPLE = 20_000  # chunks read for the health check: its measures sample 5k anyway
 
 
 class PassageNotFound(RagError):
@@ -39,7 +39,7 @@ class Shown:
     text: str
     vector: np.ndarray  # its normalised embedding: projected anew onto whichever map is shown
     sources: list[Source]
-    origin: str  # "chat" (the last answered chat question) or "space" (typed in this tab)
+    origin: str  # "chat" (the last answered chat question), "space" (retrieval) or "similar" (cosine only)
 
 
 @dataclass
@@ -110,6 +110,19 @@ def show_text(view: SpaceView, text: str, retriever, embedder, session: Session)
     return replace(view, shown=Shown(text, vector, sources, "space"))
 
 
+def similar_text(view: SpaceView, text: str, store, collection: str, embedder, top_k: int = SIMILAR_K) -> SpaceView:
+    """Draw `text` with its `top_k` nearest chunks by cosine alone (no keywords, no threshold)."""
+    from space.similarity import similar
+
+    text = (text or "").strip()
+    if not text:
+        return replace(view, shown=None)
+    vector = embedder.embed_query(text)
+    hits = similar(store, collection, vector, top_k=top_k)
+    sources = [Source(n, h.id, h.path, None, h.preview, h.score) for n, h in enumerate(hits, 1)]
+    return replace(view, shown=Shown(text, vector, sources, "similar"))
+
+
 def figure(view: SpaceView):
     """The plotly figure of the view (None before a map is loaded)."""
     from space.plot import map_figure
@@ -153,6 +166,30 @@ def topic_rows(space_map: SpaceMap | None) -> list[list]:
     return sorted(rows, key=lambda r: (-r[2], r[0]))
 
 
+def health(settings: Settings, store, collection: str, session: Session, embedder):
+    """The space's health (space.health), with this session's chat questions for domain mismatch.
+
+    Raises:
+        RagError: the collection is missing or empty.
+    """
+    from rag.store import read_fingerprint
+    from space.health import check_health
+    from space.vectors import read_vectors
+
+    try:
+        vecs = read_vectors(store, collection, limit=HEALTH_SAMPLE)
+    except (CollectionNotFound, EmptyCollection):
+        raise EmptyCollection(empty_collection_help(collection)) from None
+    limit = read_fingerprint(store.get(collection).metadata).get("chunk_size") or settings.chunk_size
+    asked = [t.question for t in session.turns if t.answer is not None]
+    return check_health(
+        vecs,
+        chunk_limit=int(limit),
+        questions=embedder.embed(asked) if asked else None,
+        relevance_threshold=session.options.threshold,
+    )
+
+
 # -- rendering ----------------------------------------------------------------------------
 
 
@@ -177,7 +214,7 @@ def shown_html(view: SpaceView) -> str:
             "its sources (ringed) on the map.</div>"
         )
     on_map = set(view.space_map.ids) if view.space_map is not None else set()
-    origin = "last chat question" if s.origin == "chat" else "shown"
+    origin = {"chat": "last chat question", "similar": "nearest by cosine to"}.get(s.origin, "retrieved for")
     items = "".join(
         f'<li class="rag-space-src"><span class="rag-n">[{src.n}]</span> <b>{render.text(render.file_name(src.path))}'
         f"</b>{f' · page {src.page}' if src.page else ''} · similarity {src.score:.2f}"
@@ -210,154 +247,15 @@ def error_html(message: str) -> str:
     return f'<div class="rag-banner rag-warn">⚠ {render.text(message)}</div>'
 
 
-# -- gradio -------------------------------------------------------------------------------
-
-# gr.Plot has no click event (gradio issue #11413): plotly's own `plotly_click` on the plot's div writes
-# the point's chunk id (its customdata) into the chunk-id box and presses Open. Gradio may redraw the
-# div with a fresh plot (which drops listeners), so a light timer re-attaches whenever ours is missing.
-CLICK_JS = """
-() => {
-  if (window.__ragSpaceClick) { return; }
-  window.__ragSpaceClick = true;
-  const onClick = (ev) => {
-    const p = ev && ev.points && ev.points[0];
-    const id = p && (Array.isArray(p.customdata) ? p.customdata[0] : p.customdata);
-    if (!id) { return; }  // the question's star has no passage
-    const box = document.querySelector('#rag-space-pick textarea, #rag-space-pick input');
-    const open = document.querySelector('#rag-space-open');
-    if (!box || !open) { return; }
-    const setter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(box), 'value').set;
-    setter.call(box, String(id));
-    box.dispatchEvent(new Event('input', {bubbles: true}));
-    setTimeout(() => open.click(), 150);
-  };
-  onClick.__rag = true;
-  setInterval(() => {
-    const gd = document.querySelector('#rag-space-map .js-plotly-plot');
-    if (!gd || typeof gd.on !== 'function') { return; }
-    const listeners = gd._ev ? gd._ev.listeners('plotly_click') : [];
-    if (!listeners.some((f) => f.__rag)) { gd.on('plotly_click', onClick); }
-  }, 400);
-}
-"""
-
-
-def _gr():
-    import gradio as gr
-
-    return gr
-
-
-class SpaceEvents:
-    """The Space tab's event handlers over the shared embedder, store and engine pool."""
-
-    def __init__(self, settings: Settings, embedder, store, pool) -> None:
-        self.settings, self.embedder, self.store, self.pool = settings, embedder, store, pool
-
-    def refresh(self, view: SpaceView, seconds: float | None = None) -> tuple:
-        """(view, plot, status, shown, source picker, topics) for the current view."""
-        gr = _gr()
-        return (
-            view,
-            figure(view),
-            map_summary(view, seconds),
-            shown_html(view),
-            gr.update(choices=source_choices(view), value=None),
-            topic_rows(view.space_map),
-        )
-
-    def _load(self, session: Session, view: SpaceView) -> tuple[SpaceView, float]:
-        started = time.perf_counter()
-        view = load_view(self.settings, self.store, session.collection, view)
-        return view, time.perf_counter() - started
-
-    def on_select(self, session: Session, view: SpaceView) -> Iterator[tuple]:
-        """The tab was opened: (re)load the map (instant when cached) and draw the latest chat question."""
-        gr = _gr()
-        busy = f"Loading the map of <b>{render.text(session.collection)}</b>… (a big collection takes seconds once)"
-        yield (gr.skip(), gr.skip(), f'<div class="rag-status">{busy}</div>', *([gr.skip()] * 3))
-        try:
-            view, seconds = self._load(session, view)
-        except RagError as exc:
-            yield (replace(view, space_map=None), None, error_html(str(exc)), shown_html(view), gr.update(), [])
-            return
-        yield self.refresh(follow_chat(view, session, self.embedder), seconds)
-
-    def on_show(self, text: str, session: Session, view: SpaceView) -> tuple:
-        """Retrieval only (no LLM) for `text`, drawn with its sources."""
-        gr = _gr()
-        try:
-            seconds = None
-            if view.space_map is None or view.space_map.collection != session.collection:
-                view, seconds = self._load(session, view)
-            retriever = self.pool.get(session.collection, session.options.llm).retriever
-            view = show_text(view, text, retriever, self.embedder, session)
-        except RagError as exc:
-            return (view, gr.skip(), error_html(str(exc)), *([gr.skip()] * 3))
-        return self.refresh(view, seconds)
-
-    def on_color(self, color: str, view: SpaceView) -> tuple:
-        view = replace(view, color_by=color if color in COLORS else "file")
-        return view, figure(view)
-
-    def on_open(self, chunk_id: str, session: Session) -> str:
-        try:
-            return passage_html(open_passage(self.store, session.collection, chunk_id))
-        except RagError as exc:
-            return error_html(str(exc))
-
-    def on_pick(self, chunk_id: str | None, session: Session) -> tuple:
-        """A source picked from the list: its id into the chunk-id box, its passage opened."""
-        gr = _gr()
-        if not chunk_id:
-            return gr.skip(), gr.skip()
-        return chunk_id, self.on_open(chunk_id, session)
-
-
-def build_space_tab(gr, ev: SpaceEvents, session, tab) -> None:
-    """Lay out the Space tab inside the current `gr.Tab` (`tab`) and wire its events."""
-    view = gr.State(SpaceView())
-    with gr.Row():
-        with gr.Column(scale=3):
-            status = gr.HTML(elem_id="rag-space-status")
-            plot = gr.Plot(show_label=False, elem_id="rag-space-map")
-            color = gr.Radio(
-                [("source file", "file"), ("topic", "topic")],
-                value="file",
-                label="Colour points by",
-                elem_id="rag-space-color",
-            )
-        with gr.Column(scale=2):
-            with gr.Row():
-                text = gr.Textbox(
-                    placeholder="A question or any text: where does it land, and what is nearest?",
-                    show_label=False,
-                    scale=4,
-                    max_lines=4,
-                    elem_id="rag-space-text",
-                )
-                show = gr.Button("Show on map", variant="primary", scale=1, min_width=80, elem_id="rag-space-show")
-            shown = gr.HTML(shown_html(SpaceView()), elem_id="rag-space-shown")
-            source = gr.Dropdown(label="Open a source", choices=[], elem_id="rag-space-source")
-            with gr.Row():
-                pick = gr.Textbox(
-                    label="Chunk id (click a point on the map, or paste an id)",
-                    scale=4,
-                    max_lines=1,
-                    elem_id="rag-space-pick",
-                )
-                open_btn = gr.Button("Open", scale=1, min_width=60, elem_id="rag-space-open")
-            passage = gr.HTML(elem_id="rag-space-passage")
-    with gr.Accordion("Topics", open=True):
-        topics = gr.Dataframe(
-            headers=["topic", "terms", "chunks"], interactive=False, wrap=True, elem_id="rag-space-topics"
-        )
-    outputs = [view, plot, status, shown, source, topics]
-    # map building is CPU-heavy on a big collection: its own small group, so chat is never held up
-    heavy = {"concurrency_id": "space", "concurrency_limit": 2, "api_name": False}
-    tab.select(ev.on_select, [session, view], outputs, **heavy)
-    gr.on([text.submit, show.click], ev.on_show, [text, session, view], outputs, **heavy)
-    color.change(ev.on_color, [color, view], [view, plot], api_name=False)
-    gr.on([open_btn.click, pick.submit], ev.on_open, [pick, session], passage, api_name=False)
-    source.input(ev.on_pick, [source, session], [pick, passage], api_name=False)
-    plot.change(None, js=CLICK_JS)
+def health_html(report) -> str:
+    """The health measures as a table: value, what it means, what to do."""
+    rows = "".join(
+        f"<tr><td><b>{render.text(m.name)}</b></td><td>{render.text(m.shown)}</td>"
+        f"<td>{render.text(m.meaning)}</td><td>{render.text(m.advice)}</td></tr>"
+        for m in report.measures
+    )
+    sample = f", measured on {report.sampled:,}" if report.sampled < report.chunks else ""
+    return (
+        f'<div class="rag-status">{report.chunks:,} chunks{sample}</div><table class="rag-space-health">'
+        f"<tr><th>measure</th><th>value</th><th>what it means</th><th>what to do</th></tr>{rows}</table>"
+    )
