@@ -6,6 +6,7 @@ for the module; each test works on its own `SpaceView`, as each browser session 
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -49,8 +50,12 @@ def session(s: Settings) -> handlers.Session:
 
 
 def traces(fig) -> dict[str, list[str]]:
-    """Trace name -> the chunk ids (customdata) it draws."""
-    return {t.name: [c for c in (t.customdata if t.customdata is not None else ())] for t in fig.data}
+    """Trace name -> the chunk ids (customdata) it draws: of a plotly figure, its JSON dict or a gr.Plot value."""
+    if hasattr(fig, "plot"):
+        fig = json.loads(fig.plot)
+    elif hasattr(fig, "to_json"):
+        fig = json.loads(fig.to_json())
+    return {t["name"]: list(t.get("customdata") or []) for t in fig["data"]}
 
 
 def all_chunk_ids(store: Store) -> set[str]:
@@ -144,7 +149,7 @@ def test_topics_list_sizes_that_add_up_and_colour_the_map(world):
     assert sum(r[2] for r in rows) == len(view.space_map.ids)
     assert [r[2] for r in rows] == sorted((r[2] for r in rows), reverse=True)
     view, fig = ev.on_color("topic", view)
-    assert view.color_by == "topic" and len(fig.data) == len(rows)
+    assert view.color_by == "topic" and len(traces(fig)) == len(rows)
     assert ev.on_color("nonsense", view)[0].color_by == "file"
 
 
@@ -166,7 +171,7 @@ def test_tab_events_load_then_draw_and_report_errors(world):
     steps = list(ev.on_select(session(s), sp.SpaceView()))
     assert "Loading the map" in steps[0][2]
     view, fig, status, shown, _, topics = steps[-1]
-    assert view.space_map is not None and len(fig.data) >= 3 and "chunks" in status and topics
+    assert view.space_map is not None and len(traces(fig)) >= 3 and "chunks" in status and topics
     view, fig, _, shown, picker, _ = ev.on_show(MARS_Q, session(s), view)
     assert "sources" in traces(fig) and "mars.md" in shown and len(picker["choices"]) == 3
     empty = handlers.Session("nothing-here", handlers.ChatOptions())
@@ -198,3 +203,19 @@ def test_health_lists_each_measure_with_advice_and_checks_the_chat_questions(wor
     sess.turns.append(handlers.Turn("How do I bake sourdough?", answer=Answer("x", [])))
     assert "domain" in ev.on_health(sess).lower()
     assert "Documents tab" in ev.on_health(handlers.Session("nothing-here", handlers.ChatOptions()))
+
+
+def test_the_cached_map_with_the_question_drawn_over_it_equals_the_whole_figure(world, embedder):
+    s, store, pool, _ = world
+    figures = sp.BaseFigures(size=1)
+    view = sp.load_view(s, store, "docs", sp.SpaceView())
+    base = figures.get(view.space_map, "file")
+    assert sp.figure_dict(view, figures) is base  # nothing shown: the cached map itself
+    view = sp.show_text(view, MARS_Q, pool.get("docs", "embedded").retriever, embedder, session(s))
+    whole, fast = sp.figure(view), sp.figure_dict(view, figures)
+    assert traces(fast) == traces(whole) and list(traces(fast))[-2:] == ["sources", "question"]
+    question = json.loads(whole.to_json())["data"][-1]
+    assert fast["data"][-1] == question and fast["layout"] == json.loads(whole.to_json())["layout"]
+    assert figures.get(view.space_map, "file") is base  # drawing a question did not redraw the map
+    figures.get(view.space_map, "topic")
+    assert figures.get(view.space_map, "file") is not base  # size 1: the topic map pushed it out

@@ -9,6 +9,10 @@ Every piece of document or user text is escaped (`render.text`) before it become
 
 from __future__ import annotations
 
+import hashlib
+import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -124,18 +128,78 @@ def similar_text(view: SpaceView, text: str, store, collection: str, embedder, t
 
 
 def figure(view: SpaceView):
-    """The plotly figure of the view (None before a map is loaded)."""
+    """The plotly figure of the view, drawn whole (None before a map is loaded)."""
     from space.plot import map_figure
 
     m = view.space_map
     if m is None:
         return None
-    question = None
-    highlight: list[str] = []
-    if view.shown is not None:
-        question = (view.shown.text, m.project(view.shown.vector.reshape(1, -1))[0])
-        highlight = [s.id for s in view.shown.sources]
+    highlight, question = _overlay(view)
     return map_figure(m, color_by=view.color_by, highlight_ids=highlight, question=question)
+
+
+def _overlay(view: SpaceView) -> tuple[list[str], tuple[str, np.ndarray] | None]:
+    if view.shown is None or view.space_map is None:
+        return [], None
+    xy = view.space_map.project(view.shown.vector.reshape(1, -1))[0]
+    return [s.id for s in view.shown.sources], (view.shown.text, xy)
+
+
+class BaseFigures:
+    """Maps drawn without a question (plotly JSON dicts) by map content and colouring, shared by all
+    sessions, newest kept. Drawing 20k points with their hover texts takes seconds; a question and its
+    sources are a few points drawn over the cached map, so showing a question does not redraw it."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[str, str], dict] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, m: SpaceMap, color_by: str) -> dict:
+        from space.plot import map_figure
+
+        key = (_content_key(m), color_by)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        fig = json.loads(map_figure(m, color_by=color_by).to_json())
+        with self._lock:
+            self._items[key] = fig
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return fig
+
+
+def _content_key(m: SpaceMap) -> str:
+    digest = hashlib.sha1(f"{m.collection}\0{m.method}\0{m.total}".encode())
+    digest.update("\0".join(m.ids).encode())
+    digest.update(m.xy.tobytes())
+    digest.update(m.topics.tobytes())
+    return digest.hexdigest()
+
+
+def figure_dict(view: SpaceView, figures: BaseFigures) -> dict | None:
+    """The view as plotly JSON: the cached map plus the question's traces ("sources", "question")."""
+    from space.plot import map_figure
+
+    m = view.space_map
+    if m is None:
+        return None
+    base = figures.get(m, view.color_by)
+    if view.shown is None:
+        return base
+    highlight, question = _overlay(view)
+    wanted = set(highlight)
+    keep = [i for i, cid in enumerate(m.ids) if cid in wanted]
+    # the same drawing code on just the highlighted points: only its two overlay traces are kept
+    sub = replace(
+        m, ids=[m.ids[i] for i in keep], paths=[m.paths[i] for i in keep],
+        previews=[m.previews[i] for i in keep], xy=m.xy[keep], topics=m.topics[keep],
+    )  # fmt: skip
+    drawn = json.loads(map_figure(sub, color_by=view.color_by, highlight_ids=highlight, question=question).to_json())
+    extra = [t for t in drawn["data"] if t.get("name") in ("sources", "question")]
+    return {**base, "data": base["data"] + extra}
 
 
 def open_passage(store, collection: str, chunk_id: str) -> Passage:

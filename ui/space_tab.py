@@ -4,6 +4,7 @@ functions to component updates. Shared objects only here; per-user state is the 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -14,9 +15,10 @@ from ui import render
 from ui.handlers import Session
 from ui.space import (
     COLORS,
+    BaseFigures,
     SpaceView,
     error_html,
-    figure,
+    figure_dict,
     follow_chat,
     health,
     health_html,
@@ -72,13 +74,21 @@ class SpaceEvents:
 
     def __init__(self, settings: Settings, embedder, store, pool) -> None:
         self.settings, self.embedder, self.store, self.pool = settings, embedder, store, pool
+        self.figures = BaseFigures()
+
+    def plot(self, view: SpaceView):
+        """The gr.Plot value: the cached map's JSON plus the question's traces (no figure rebuilt)."""
+        from gradio.components.plot import PlotData  # gr.Plot passes a PlotData through as it is
+
+        fig = figure_dict(view, self.figures)
+        return None if fig is None else PlotData(type="plotly", plot=json.dumps(fig))
 
     def refresh(self, view: SpaceView, seconds: float | None = None) -> tuple:
         """(view, plot, status, shown, source picker, topics) for the current view."""
         gr = _gr()
         return (
             view,
-            figure(view),
+            self.plot(view),
             map_summary(view, seconds),
             shown_html(view),
             gr.update(choices=source_choices(view), value=None),
@@ -134,7 +144,7 @@ class SpaceEvents:
 
     def on_color(self, color: str, view: SpaceView) -> tuple:
         view = replace(view, color_by=color if color in COLORS else "file")
-        return view, figure(view)
+        return view, self.plot(view)
 
     def on_open(self, chunk_id: str, session: Session) -> str:
         try:
