@@ -65,12 +65,12 @@ def pca_basis(vectors: np.ndarray, n_components: int) -> tuple[np.ndarray, np.nd
     """
     import numpy as np
 
-    x = np.asarray(vectors, dtype=np.float64)
-    mean = x.mean(0)
-    cov = np.zeros((x.shape[1], x.shape[1]))
+    x = np.asarray(vectors, dtype=np.float32)  # float32 is plenty for a centred covariance of unit vectors
+    mean = x.mean(0, dtype=np.float64).astype(np.float32)
+    cov = np.zeros((x.shape[1], x.shape[1]), dtype=np.float64)
     for start in range(0, len(x), 20000):  # bounded memory at 100k rows
         block = x[start : start + 20000] - mean
-        cov += block.T @ block
+        cov += (block.T @ block).astype(np.float64)
     _, vecs = np.linalg.eigh(cov)
     comps = vecs[:, ::-1][:, :n_components].T
     # eigenvectors have no inherent sign: fix it so the same data always gives the same picture
