@@ -36,6 +36,8 @@ def _fmt(value: Any) -> str:
     num = _num(value)
     if num is None:
         return "-" if value is None else str(value)
+    if isinstance(value, int):  # counts (questions, errors) are not scores
+        return str(value)
     return f"{num:.3f}" if abs(num) < 1000 else f"{num:.0f}"
 
 
@@ -87,16 +89,17 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
     """The summary table: what was run, then every aggregate metric."""
     settings = results.get("settings") or {}
     params = results.get("params") or {}
+    metrics = results.get("metrics") or {}
     rows = [
         ("kind", str(results.get("kind", "-"))),
         ("dataset", _dataset(results)),
-        ("questions", str(len(results.get("items") or []))),
+        ("questions", str(len(results.get("items") or []))) if "questions" not in metrics else None,
         ("llm", str(params.get("llm") or settings.get("llm") or "-")),
         ("embed model", str(settings.get("embed_model", "-"))),
         ("seconds", _fmt(results.get("seconds"))),
     ]
-    rows += [(name, _fmt(value)) for name, value in (results.get("metrics") or {}).items()]
-    return rows
+    rows += [(name, _fmt(value)) for name, value in metrics.items()]
+    return [r for r in rows if r is not None]
 
 
 # -- plots ------------------------------------------------------------------------------------
@@ -156,52 +159,42 @@ def _question_columns(items: list[dict[str, Any]]) -> tuple[list[str], list[str]
     return texts, metric_names(items)
 
 
-def _markdown(results: dict[str, Any], plots: dict[str, bytes]) -> str:
-    def row(cells: list[str]) -> str:
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+def _md_row(cells: list[str]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
+
+def _md_table(title: str, header: list[str], rows: list[list[str]]) -> list[str]:
+    align = ["---"] + ["---" if h in TEXT_FIELDS else "---:" for h in header[1:]]
+    return ["", f"## {title}", "", _md_row(header), _md_row(align), *[_md_row(r) for r in rows]]
+
+
+def question_rows(items: list[dict[str, Any]], cut: int = TEXT_CUT) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the per-question table, worst first (at most MAX_ROWS)."""
+    texts, names = _question_columns(items)
+    rows = []
+    for it in worst_first(items)[:MAX_ROWS]:
+        m = it.get("metrics") or {}
+        rows.append([str(it.get("id")), _fmt(item_score(it)), *[_fmt(m.get(n)) for n in names],
+                     *[_cut(it.get(f), cut) for f in texts]])  # fmt: skip
+    return ["id", "score", *names, *texts], rows
+
+
+def _markdown(results: dict[str, Any], plots: dict[str, bytes]) -> str:
     out = [f"# Eval report: {results.get('kind', '?')}", ""]
     if results.get("summary"):
         out += [str(results["summary"]), ""]
-    out += ["## Summary", "", row(["", "value"]), row(["---", "---:"])]
-    out += [row([k, v]) for k, v in summary_rows(results)]
-    for section in ("judge",):
-        if results.get(section):
-            out += [
-                "",
-                f"## {section.title()} (reported separately)",
-                "",
-                row(["metric", "value"]),
-                row(["---", "---:"]),
-            ]
-            out += [row([k, _fmt(v)]) for k, v in results[section].items() if not isinstance(v, dict)]
+    out += _md_table("Summary", ["", "value"], [list(r) for r in summary_rows(results)])[1:]
+    if results.get("judge"):
+        rows = [[k, _fmt(v)] for k, v in results["judge"].items() if not isinstance(v, dict)]
+        out += _md_table("Judge (reported separately)", ["metric", "value"], rows)
     lat = _latency_rows(results.get("latency") or {})
     if lat:
-        out += [
-            "",
-            "## Latency (seconds)",
-            "",
-            row(["stage", "p50", "p95", "mean"]),
-            row(["---", "---:", "---:", "---:"]),
-        ]
-        out += [row([s, _fmt(a), _fmt(b), _fmt(c)]) for s, a, b, c in lat]
+        rows = [[s, _fmt(a), _fmt(b), _fmt(c)] for s, a, b, c in lat]
+        out += _md_table("Latency (seconds)", ["stage", "p50", "p95", "mean"], rows)
     out += [""] + [f"![{name}]({name})" for name in plots]
-    items = worst_first(results.get("items") or [])
-    texts, names = _question_columns(items)
-    out += ["", f"## Per question, worst first ({len(items)})", ""]
-    out += [row(["id", "score", *names, *texts]), row(["---"] * (2 + len(names) + len(texts)))]
-    for it in items[:MAX_ROWS]:
-        m = it.get("metrics") or {}
-        out.append(
-            row(
-                [
-                    str(it.get("id")),
-                    _fmt(item_score(it)),
-                    *[_fmt(m.get(n)) for n in names],
-                    *[_cut(it.get(f)) for f in texts],
-                ]
-            )
-        )
+    items = results.get("items") or []
+    header, rows = question_rows(items)
+    out += _md_table(f"Per question, worst first ({len(items)})", header, rows)
     if len(items) > MAX_ROWS:
         out.append(f"\n{len(items) - MAX_ROWS} more in results.json")
     return "\n".join(out) + "\n"
@@ -253,20 +246,9 @@ def _html(results: dict[str, Any], plots: dict[str, bytes]) -> str:
         parts += ["<h2>Latency (seconds)</h2>", _html_table(["stage", "p50", "p95", "mean"], rows)]
     for name, data in plots.items():
         parts.append(f"<img alt='{name}' src='data:image/png;base64,{base64.b64encode(data).decode()}'>")
-    items = worst_first(results.get("items") or [])
-    texts, names = _question_columns(items)
-    rows = []
-    for it in items[:MAX_ROWS]:
-        m = it.get("metrics") or {}
-        rows.append(
-            [
-                str(it.get("id")),
-                _fmt(item_score(it)),
-                *[_fmt(m.get(n)) for n in names],
-                *[_cut(it.get(f), 400) for f in texts],
-            ]
-        )
-    parts += [f"<h2>Per question, worst first ({len(items)})</h2>", _html_table(["id", "score", *names, *texts], rows)]
+    items = results.get("items") or []
+    header, rows = question_rows(items, cut=400)
+    parts += [f"<h2>Per question, worst first ({len(items)})</h2>", _html_table(header, rows)]
     parts.append("</body></html>")
     return "\n".join(parts)
 
