@@ -219,3 +219,16 @@ def test_the_cached_map_with_the_question_drawn_over_it_equals_the_whole_figure(
     assert figures.get(view.space_map, "file") is base  # drawing a question did not redraw the map
     figures.get(view.space_map, "topic")
     assert figures.get(view.space_map, "file") is not base  # size 1: the topic map pushed it out
+
+
+def test_on_a_webgl_map_the_question_and_sources_are_webgl_too(world, embedder, monkeypatch):
+    import space.plot
+
+    s, store, pool, _ = world
+    monkeypatch.setattr(space.plot, "WEBGL_FROM", 1)  # this small map drawn as a big one is (WebGL)
+    view = sp.load_view(s, store, "docs", sp.SpaceView())
+    view = sp.show_text(view, MARS_Q, pool.get("docs", "embedded").retriever, embedder, session(s))
+    fig = sp.figure_dict(view, sp.BaseFigures())
+    types = {t["name"]: t["type"] for t in fig["data"]}
+    # WebGL is painted above SVG: SVG rings would hide behind the points they mark
+    assert set(types.values()) == {"scattergl"} and {"sources", "question"} <= set(types)

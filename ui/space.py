@@ -199,6 +199,9 @@ def figure_dict(view: SpaceView, figures: BaseFigures) -> dict | None:
     )  # fmt: skip
     drawn = json.loads(map_figure(sub, color_by=view.color_by, highlight_ids=highlight, question=question).to_json())
     extra = [t for t in drawn["data"] if t.get("name") in ("sources", "question")]
+    if any(t.get("type") == "scattergl" for t in base["data"]):
+        # a WebGL map is painted above SVG traces: the few overlay points must be WebGL too to be seen
+        extra = [{**t, "type": "scattergl"} for t in extra]
     return {**base, "data": base["data"] + extra}
 
 
