@@ -26,6 +26,13 @@ def default_home() -> Path:
     return Path(user_data_dir("ragspace", appauthor=False))
 
 
+def default_model_cache() -> Path:
+    """Per-user cache for model files ragspace derives locally (never downloads)."""
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("ragspace", appauthor=False)) / "models"
+
+
 def config_file() -> Path:
     """rag.toml: `RAG_CONFIG` when set, else ./rag.toml."""
     return Path(os.environ.get("RAG_CONFIG", "rag.toml"))
@@ -101,6 +108,15 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(default=120.0, gt=0, description="Seconds to wait for the LLM before giving up.")
     ollama_keep_alive: str = Field(default="10m", description="How long Ollama keeps the model loaded after a request.")
     llm_threads: int = Field(default=0, ge=0, description="CPU threads for the embedded model (0 = physical cores).")
+    bundled_weights: Literal["q8_0", "as-shipped"] = Field(
+        default="q8_0",
+        description="Weights of the bundled SmolLM2: `q8_0` re-encodes the shipped Q4_1 file once into `model_cache` "
+        "(prompts 1.5x faster on CPU, answers practically the same); `as-shipped` runs the Q4_1 file itself.",
+    )
+    model_cache: Path = Field(
+        default_factory=default_model_cache,
+        description="Folder for model files derived locally (the Q8_0 copy of the bundled model).",
+    )
     temperature: float = Field(default=0.1, ge=0.0, le=2.0, description="Sampling temperature.")
     max_answer_tokens: int = Field(default=384, ge=16, description="Room kept for the answer in the context window.")
     condense: Literal["auto", "llm", "heuristic"] = Field(
@@ -140,7 +156,7 @@ class Settings(BaseSettings):
             )
         return v
 
-    @field_validator("home")
+    @field_validator("home", "model_cache")
     @classmethod
     def _expand_home(cls, v: Path) -> Path:
         return Path(v).expanduser()

@@ -16,12 +16,19 @@ REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> Path:
+    """One cache of derived model files (the bundled model's Q8_0 copy) for the whole run, outside the repo."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path, monkeypatch):
+def isolated_home(tmp_path, monkeypatch, model_cache):
     """Every test gets its own RAG_HOME and no stray rag.toml or RAG_* settings from the machine."""
     for key in list(os.environ):
         if key.startswith("RAG_"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("RAG_MODEL_CACHE", str(model_cache))
     home = tmp_path / "rag-home"
     monkeypatch.setenv("RAG_HOME", str(home))
     monkeypatch.setenv("RAG_CONFIG", str(tmp_path / "no-rag.toml"))

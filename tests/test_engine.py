@@ -42,7 +42,7 @@ def name(path: str) -> str:
 def test_answer_cites_the_right_source(engine):
     answer = engine.ask("What is a sourdough starter?")
     assert not answer.abstained
-    assert (answer.backend, answer.model) == ("embedded", "SmolLM2-135M-Instruct.Q4_1.gguf")
+    assert (answer.backend, answer.model) == ("embedded", "SmolLM2-135M-Instruct.Q8_0.gguf")
     assert name(answer.sources[0].path) == "sourdough.txt"
     cited = {s.n for s in answer.sources if f"[{s.n}]" in answer.text}
     assert cited and all(name(s.path) == "sourdough.txt" for s in answer.sources if s.n in cited)

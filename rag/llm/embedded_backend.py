@@ -44,6 +44,7 @@ class LoadedModel:
 _loaded: dict[tuple[str, int, int], LoadedModel] = {}
 _loaded_lock = threading.Lock()
 _verified: set[tuple[str, int, int, str]] = set()
+_derive_lock = threading.Lock()
 
 
 def bundled_model_path() -> Path:
@@ -62,6 +63,14 @@ def bundled_model_path() -> Path:
     return path
 
 
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def verify_sha256(path: Path, expected: str, fix: str = f"reinstall it with `{REINSTALL_BUNDLED}`") -> None:
     """Check that `path` has sha256 `expected`; hashed once per process while the file is unchanged.
 
@@ -72,14 +81,10 @@ def verify_sha256(path: Path, expected: str, fix: str = f"reinstall it with `{RE
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns, expected)
     if key in _verified:
         return
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != expected:
+    actual = sha256_of(path)
+    if actual != expected:
         raise LLMError(
-            f"The model file {path} is damaged or was replaced (sha256 {digest.hexdigest()}, "
-            f"expected {expected}) - {fix}"
+            f"The model file {path} is damaged or was replaced (sha256 {actual}, expected {expected}) - {fix}"
         )
     _verified.add(key)
 
@@ -184,6 +189,8 @@ class EmbeddedBackend(LLMBackend):
         threads: int = 0,
         temperature: float = 0.1,
         max_tokens: int = 384,
+        weights: str = "q8_0",
+        cache_dir: Path | None = None,
     ) -> None:
         """Check the file exists (cheap); loading and hashing wait for first use.
 
@@ -193,6 +200,9 @@ class EmbeddedBackend(LLMBackend):
             threads: CPU threads; 0 = physical cores.
             temperature: Default sampling temperature.
             max_tokens: Default most tokens per answer.
+            weights: For the bundled model: `q8_0` runs a Q8_0 copy made once in `cache_dir`
+                (see rag.llm.requantize), `as-shipped` the Q4_1 file itself.
+            cache_dir: Where the Q8_0 copy is kept; None = the per-user cache (settings' `model_cache` default).
 
         Raises:
             LLMModelMissing: no file at `model_path`, or the bundled package is not installed.
@@ -202,7 +212,15 @@ class EmbeddedBackend(LLMBackend):
         if not path.is_file():
             raise LLMModelMissing.gguf(str(path))
         self.model_path = path
+        self.weights = weights if self.bundled else "as-shipped"
         self.model = path.name
+        if self.weights != "as-shipped":
+            from rag.llm.requantize import derived_path
+            from rag.settings import default_model_cache
+
+            self.cache_dir = cache_dir or default_model_cache()
+            self.model = derived_path(path, BUNDLED_SHA256, self.cache_dir, self.weights).name
+        self._run_path: Path | None = None
         self.num_ctx = num_ctx
         self.threads = threads or physical_cores()
         self.temperature = temperature
@@ -217,6 +235,8 @@ class EmbeddedBackend(LLMBackend):
             threads=settings.llm_threads,
             temperature=settings.temperature,
             max_tokens=settings.max_answer_tokens,
+            weights=settings.bundled_weights,
+            cache_dir=settings.model_cache,
         )
 
     @property
@@ -225,10 +245,28 @@ class EmbeddedBackend(LLMBackend):
         return self.loaded().n_ctx
 
     def loaded(self) -> LoadedModel:
-        """The process-wide loaded model, verifying the bundled file first."""
-        if self.bundled:
-            verify_sha256(self.model_path, BUNDLED_SHA256)
-        return load_model(self.model_path, self.num_ctx, self.threads)
+        """The process-wide loaded model, verifying the bundled file (and its Q8_0 copy) first."""
+        return load_model(self.run_path(), self.num_ctx, self.threads)
+
+    def run_path(self) -> Path:
+        """The GGUF llama.cpp loads: the given file, or the checked Q8_0 copy of the bundled one."""
+        if not self.bundled:
+            return self.model_path
+        verify_sha256(self.model_path, BUNDLED_SHA256)
+        if self.weights == "as-shipped":
+            return self.model_path
+        if self._run_path is None:
+            from rag.llm.requantize import requantize
+
+            with _derive_lock:
+                path, digest = requantize(self.model_path, BUNDLED_SHA256, self.cache_dir, self.weights)
+                try:
+                    verify_sha256(path, digest, fix="it is re-made on the next start")
+                except LLMError:
+                    path.unlink(missing_ok=True)  # damaged since it was made: make it again from the original
+                    path, digest = requantize(self.model_path, BUNDLED_SHA256, self.cache_dir, self.weights)
+            self._run_path = path
+        return self._run_path
 
     def stream_chat(
         self,
