@@ -138,17 +138,54 @@ def load_map(
     if method not in METHODS:
         raise SpaceError(f"Unknown projection {method!r} - use one of: {', '.join(METHODS)}.")
     name = settings.collection
-    ids = all_ids(open_collection(store, name))
-    key = f"{name}-{method}-{'t' if topics else 'n'}-{max_points}-{fingerprint(ids)}-v{CACHE_VERSION}"
+    col = open_collection(store, name)
     folder = settings.home / "space"
-    cached = _read_cache(folder, key)
-    if cached is not None:
-        return cached
-    sample = _sample(ids, max_points)
-    vecs = read_vectors(store, name, ids=sample) if sample is not None else read_vectors(store, name)
-    space_map = build_map(vecs, method=method, topics=topics)
-    _write_cache(folder, key, space_map)
+    view = folder / f"{name}-{method}-{'t' if topics else 'n'}-{max_points}.key"
+    quick = _quick_key(store, col)
+    known = _read_json(view)
+    if quick and known.get("quick") == quick and (cached := _read_cache(folder, known.get("key", ""))) is not None:
+        return cached  # nothing was written to the store since this map was built
+    ids = all_ids(col)
+    key = f"{view.stem}-{fingerprint(ids)}-v{CACHE_VERSION}"
+    space_map = _read_cache(folder, key)
+    if space_map is None:
+        sample = _sample(ids, max_points)
+        space_map = build_map(read_vectors(store, name, ids=sample if sample is not None else ids), method=method,
+                              topics=topics)  # fmt: skip
+        _write_cache(folder, key, space_map)
+    _write_json(view, {"quick": quick, "key": key})
     return space_map
+
+
+def _quick_key(store: Store, col) -> str | None:
+    """A cheap stamp of the embedded store's files: unchanged means no chunk was written since.
+
+    Listing every id (the real fingerprint) takes seconds at 100k chunks; this makes the second view
+    instant. A Chroma server has no files to look at, so it always gets the full check.
+    """
+    if store.settings.chroma_url:
+        return None
+    parts = [str(col.count())]
+    for name in ("chroma.sqlite3", "chroma.sqlite3-wal"):
+        path = store.settings.chroma_path / name
+        if path.exists():
+            st = path.stat()
+            parts.append(f"{name}:{st.st_mtime_ns}:{st.st_size}")
+    return "|".join(parts)
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj), encoding="utf-8")
+    tmp.replace(path)
 
 
 def _sample(ids: list[str], max_points: int) -> list[str] | None:
@@ -164,8 +201,8 @@ def _write_cache(folder: Path, key: str, m: SpaceMap) -> None:
     import numpy as np
 
     folder.mkdir(parents=True, exist_ok=True)
-    prefix = key.split("-", 1)[0] + "-" + m.method + "-"
-    for old in folder.glob(f"{prefix}*"):  # one cached map per collection and method is enough
+    view = key.rsplit("-", 2)[0]  # collection-method-topics-max_points
+    for old in [*folder.glob(f"{view}-*.npz"), *folder.glob(f"{view}-*.json")]:  # one cached map per view
         old.unlink(missing_ok=True)
     arrays = {"xy": m.xy, "topics": m.topics}
     for extra in ("mean", "components", "anchors"):

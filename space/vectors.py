@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from rag.store import Store
 
-PAGE = 5000  # rows per Chroma read: big enough to amortise a round trip, small enough for a server's limits
+PAGE = 5000  # rows per Chroma read by id: big enough to amortise a round trip, small enough for a server's limits
 PREVIEW_CHARS = 300
 
 
@@ -54,15 +54,9 @@ def open_collection(store: Store, name: str):
 
 
 def all_ids(col) -> list[str]:
-    """Every chunk id of the collection, read in pages."""
-    ids: list[str] = []
-    offset = 0
-    while True:
-        got = col.get(include=[], limit=PAGE, offset=offset)
-        ids.extend(got["ids"])
-        if len(got["ids"]) < PAGE:
-            return ids
-        offset += PAGE
+    """Every chunk id of the collection, in one call: ids alone are small (100k ids ~ 5 MB), and Chroma's
+    offset paging re-scans from the start for each page (27 s for 100k ids, against 4.7 s in one call)."""
+    return list(col.get(include=[])["ids"])
 
 
 def fingerprint(ids: Sequence[str]) -> str:
@@ -97,8 +91,7 @@ def read_vectors(
         pick = np.sort(np.random.default_rng(seed).choice(len(every), size=limit, replace=False))
         ids = [every[i] for i in pick]
     include = ["embeddings", "metadatas"] + (["documents"] if texts else [])
-    parts = _read_by_ids(col, list(ids), include) if ids is not None else _read_all(col, include)
-    out_ids, vecs, metas, docs = parts
+    out_ids, vecs, metas, docs = _read_by_ids(col, list(ids) if ids is not None else all_ids(col), include)
     if not out_ids:
         raise EmptyCollection(f"None of the requested chunks are in {name!r} - re-run the command.")
     matrix = np.asarray(np.concatenate(vecs), dtype=np.float32)
@@ -111,17 +104,6 @@ def read_vectors(
         metas=[dict(m or {}) for m in metas],
         total=total,
     )
-
-
-def _read_all(col, include: list[str]):
-    ids, vecs, metas, docs = [], [], [], []
-    offset = 0
-    while True:
-        got = col.get(include=include, limit=PAGE, offset=offset)
-        _collect(got, ids, vecs, metas, docs)
-        if len(got["ids"]) < PAGE:
-            return ids, vecs, metas, docs
-        offset += PAGE
 
 
 def _read_by_ids(col, wanted: list[str], include: list[str]):
