@@ -9,6 +9,7 @@ import pytest
 from tests.conftest import DATA
 from tests.test_ui_browser import ANSWER_TIMEOUT_MS, CHROMIUM, ask, browser, page  # noqa: F401 - shared fixtures
 from tests.ui_server import running_app
+from ui import space as sp
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)"
@@ -66,6 +67,11 @@ def test_the_map_renders_a_point_per_chunk_and_a_question_rings_its_sources(page
     legend = page.locator("#rag-space-map .legend").text_content()
     assert "faq.md" in legend and "markup.txt" in legend
     assert f"{len(chunks)} chunks" in page.inner_text("#rag-space-status")
+    # the topic list: each topic's terms and size, as the (cached) map has them
+    rows = sp.topic_rows(sp.load_view(app.settings, app.store, "samples", sp.SpaceView()).space_map)
+    topics = page.inner_text("#rag-space-topics")
+    assert len(rows) >= 2 and sum(r[2] for r in rows) == len(chunks)
+    assert all(r[1] in topics and f"\n{r[2]}" in topics for r in rows)
 
     page.fill("#rag-space-text textarea", "Quillon lighthouse lamp")
     page.click("#rag-space-show")
