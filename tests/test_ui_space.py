@@ -117,7 +117,9 @@ def test_the_last_chat_answer_is_drawn_once_and_a_typed_text_is_not_overwritten(
     typed = sp.show_text(view, MARS_Q, pool.get("docs", "embedded").retriever, embedder, sess)
     assert sp.follow_chat(typed, sess, embedder).shown.text == MARS_Q  # no new chat turn: typed text stays
     sess.turns.append(handlers.Turn("TCP?", answer=Answer("x", sources[:1])))
-    assert sp.follow_chat(typed, sess, embedder).shown.text == "TCP?"  # a new answer replaces it
+    latest = sp.follow_chat(typed, sess, embedder)
+    assert latest.shown.text == "TCP?"  # a new answer replaces it
+    assert sp.follow_chat(latest, handlers.clear(sess), embedder).shown is None  # Clear chat: it goes
 
 
 def test_a_point_opens_its_full_passage_as_text(world):

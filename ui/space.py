@@ -92,8 +92,8 @@ def follow_chat(view: SpaceView, session: Session, embedder) -> SpaceView:
         return view
     view = replace(view, chat_turns=len(session.turns))
     turn = last_answered(session)
-    if turn is None:
-        return view
+    if turn is None:  # the chat was cleared: its question goes too (a typed one stays)
+        return replace(view, shown=None) if view.shown and view.shown.origin == "chat" else view
     # a follow-up was searched as its rewritten form: draw what retrieval actually saw
     text = turn.answer.rewritten_query or turn.question
     return replace(view, shown=Shown(text, embedder.embed_query(text), list(turn.answer.sources), "chat"))
