@@ -129,8 +129,9 @@ def run(args, workdir: Path) -> None:
     print(header)
     for size in [int(x) for x in args.sizes.split(",")]:
         home = workdir / f"home-{size}"
+        had = (home / "chroma").exists()
         wrote = fill(home, chunks, vectors, size)
-        if wrote > 1:
+        if not had:
             print(f"  (wrote {size} chunks into Chroma in {wrote:.0f} s)")
         for max_points in sorted({min(size, 20000), size}):
             r = measure(home, max_points)

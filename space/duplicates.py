@@ -10,7 +10,7 @@ from space.errors import SpaceError
 if TYPE_CHECKING:
     from space.vectors import Vectors
 
-BLOCK = 2048  # rows per matrix product: a 2048 x n float32 block stays small even at n = 100k
+BLOCK_CELLS = 25_000_000  # similarities per matrix product (100 MB of float32): 250 rows at 100k chunks
 MAX_PAIRS_SHOWN = 5
 
 
@@ -58,9 +58,10 @@ def find_duplicates(vecs: Vectors, threshold: float = 0.95) -> list[FilePair]:
     _, file_of = np.unique(paths, return_inverse=True)
     v = vecs.vectors
     found: dict[tuple[str, str], FilePair] = {}
-    for start in range(0, len(v), BLOCK):
+    block = max(64, min(4096, BLOCK_CELLS // max(1, len(v))))
+    for start in range(0, len(v), block):
         # only the upper triangle (j > i): each unordered pair once
-        sims = v[start : start + BLOCK] @ v[start:].T
+        sims = v[start : start + block] @ v[start:].T
         rows, cols = np.nonzero(sims >= threshold)
         cols_abs = cols + start
         rows_abs = rows + start

@@ -102,8 +102,9 @@ def write_map(space_map: SpaceMap, out: Path, *, color_by: str = "file") -> Path
         return out
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(10, 8), dpi=110)
+    size = max(2.0, min(40.0, 40000 / max(1, len(space_map.ids))))  # dots shrink as the map fills up
     for name, idx in groups(space_map, color_by):
-        ax.scatter(space_map.xy[idx, 0], space_map.xy[idx, 1], s=8, alpha=0.7, label=_short(name))
+        ax.scatter(space_map.xy[idx, 0], space_map.xy[idx, 1], s=size, alpha=0.7, label=_short(name))
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(f"{space_map.collection}: {len(space_map.ids)} chunks ({space_map.method.upper()})")

@@ -11,9 +11,9 @@ from space.errors import SpaceError
 if TYPE_CHECKING:
     import numpy as np
 
-FIT_SAMPLE = 3000  # k is chosen and centroids fitted on at most this many points; the rest are assigned
+FIT_SAMPLE = 2000  # k is chosen and centroids fitted on at most this many points; the rest are assigned
 SILHOUETTE_TOLERANCE = 0.02
-LABEL_TEXTS = 20000  # c-TF-IDF reads at most this many texts (a uniform sample keeps the term statistics)
+LABEL_TEXTS = 10000  # c-TF-IDF reads at most this many texts (a uniform sample keeps the term statistics)
 
 
 class TopicsError(SpaceError):
