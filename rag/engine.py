@@ -137,20 +137,33 @@ class Engine:
         )
         return Answer(text=text, sources=shown, abstained=True, rewritten_query=rewritten, timings=timings)
 
+    def focus(self, question: str, sources: list[Source], llm: LLMBackend) -> list[str] | None:
+        """Source texts cut to the model's `source_tokens` around the question (None = use them whole)."""
+        limit = self.settings.source_tokens if self.settings.source_tokens is not None else llm.source_tokens
+        if not limit or self.embedder is None:
+            return None
+        from rag.focus import focus_texts
+
+        texts = focus_texts(
+            self.embedder.embed_query(question), [s.text for s in sources], limit, llm.count_tokens, self.embedder.embed
+        )
+        return None if texts == [s.text for s in sources] else texts
+
     def fit_context(
-        self, question: str, sources: list[Source], llm: LLMBackend
+        self, question: str, sources: list[Source], llm: LLMBackend, texts: list[str] | None = None
     ) -> tuple[list[str], list[Source], bool]:
         """Source blocks that fit the context window, lowest-ranked dropped first."""
         budget = llm.context_window - self.settings.max_answer_tokens
         budget -= llm.count_tokens(prompts.SYSTEM) + llm.count_tokens(prompts.user_message(question, [])) + 16
         blocks: list[str] = []
-        for s in sources:
-            block = prompts.format_source(s)
+        for i, s in enumerate(sources):
+            text = texts[i] if texts else s.text
+            block = prompts.format_source(s, text)
             cost = llm.count_tokens(block) + 2
             if cost > budget:
                 if not blocks and budget > 32:  # even the best source is too long: keep its head
-                    keep = max(1, int(len(s.text) * (budget - 16) / cost))
-                    blocks.append(prompts.format_source(s, s.text[:keep]))
+                    keep = max(1, int(len(text) * (budget - 16) / cost))
+                    blocks.append(prompts.format_source(s, text[:keep]))
                 return blocks, sources[: len(blocks)], True
             blocks.append(block)
             budget -= cost
@@ -167,7 +180,8 @@ class Engine:
         started: float,
     ) -> Iterator[Event]:
         llm = self.llm
-        blocks, used, cut = self.fit_context(question, relevant, llm)
+        focused = self.focus(question, relevant, llm)
+        blocks, used, cut = self.fit_context(question, relevant, llm, focused)
         messages = [
             {"role": "system", "content": prompts.SYSTEM},
             {"role": "user", "content": prompts.user_message(question, blocks)},
@@ -191,6 +205,7 @@ class Engine:
             backend=llm.name,
             model=llm.model,
             context_cut=cut,
+            context_focused=focused is not None,
             timings=timings,
         )
         answer.abstained = bool(LLM_ABSTAINS.search(answer.text)) and len(answer.text) < 200

@@ -119,6 +119,13 @@ class Settings(BaseSettings):
     )
     temperature: float = Field(default=0.1, ge=0.0, le=2.0, description="Sampling temperature.")
     max_answer_tokens: int = Field(default=384, ge=16, description="Room kept for the answer in the context window.")
+    source_tokens: int | None = Field(
+        default=None,
+        ge=0,
+        description="Most tokens of each source put in the prompt; a longer source keeps its sentences most similar "
+        "to the question. Unset = what the model reads best (96 for the bundled 135M model, whole chunks for "
+        "others); 0 = always whole chunks.",
+    )
     condense: Literal["auto", "llm", "heuristic"] = Field(
         default="auto",
         description="How follow-ups become standalone search queries: `llm` asks the model, `heuristic` adds the "

@@ -137,6 +137,7 @@ class Answer:
     backend: str | None = None
     model: str | None = None
     context_cut: bool = False
+    context_focused: bool = False  # long sources reached the model as their sentences nearest the question
     citations_added: bool = False  # the model cited nothing; the citation check added [n] where it found support
     timings: Timings = field(default_factory=Timings)
 
@@ -151,6 +152,7 @@ class Answer:
             "backend": self.backend,
             "model": self.model,
             "context_cut": self.context_cut,
+            "context_focused": self.context_focused,
             "citations_added": self.citations_added,
             "timings": {k: (round(v, 4) if v is not None else None) for k, v in asdict(self.timings).items()},
         }

@@ -145,6 +145,7 @@ ANSWER_KEYS = {
     "backend",
     "model",
     "context_cut",
+    "context_focused",
     "timings",
 }
 

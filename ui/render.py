@@ -135,6 +135,8 @@ def _details(answer: Answer, body: str) -> str:
         notes.append("the model cited nothing; citations were added where the check found support")
     if answer.context_cut:
         notes.append("some sources did not fit the model's context and were left out")
+    if answer.context_focused:
+        notes.append("the model read the sentences of each source nearest the question, not the whole passage")
     meta = " · ".join(bits)
     if answer.rewritten_query:
         q, tip = text(answer.rewritten_query), attr(f"searched for: {answer.rewritten_query}")

@@ -20,11 +20,14 @@ class LLMBackend(ABC):
         name: Registry name of the backend ("ollama", "embedded").
         model: The model it talks to (Ollama model name, or GGUF file name).
         context_window: Tokens the model sees at once (prompt + answer), as actually configured.
+        source_tokens: Most tokens of each source this model reads well (0 = whole chunks); the
+            engine focuses longer sources on the question (see rag.focus).
     """
 
     name: ClassVar[str]
     model: str
     context_window: int
+    source_tokens: int = 0
 
     @classmethod
     @abstractmethod
