@@ -9,6 +9,7 @@ user, and used by the citation check); only the prompt gets the focused text.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -62,7 +63,7 @@ def focus_texts(
             out[i] = best[:keep_chars]
             continue
         pieces = [sents[keep[0]]]
-        for prev, j in zip(keep, keep[1:]):
+        for prev, j in pairwise(keep):
             pieces.append((" " if j == prev + 1 else GAP) + sents[j])
         out[i] = "".join(pieces)
     return [t or "" for t in out]

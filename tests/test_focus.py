@@ -75,7 +75,7 @@ def test_the_bundled_model_reads_focused_sources_and_others_read_whole_ones(inde
     focused = engine.focus("Why does sourdough bread rise?", sources, llm)
     assert focused and llm.count_tokens(focused[0]) <= llm.source_tokens < llm.count_tokens(sources[0].text)
     assert "Sourdough bread rises" in focused[0]
-    blocks, used, cut = engine.fit_context("Why does sourdough bread rise?", sources, llm, focused)
+    blocks, _used, cut = engine.fit_context("Why does sourdough bread rise?", sources, llm, focused)
     assert focused[0] in blocks[0] and not cut
 
     whole = build_engine(indexed.model_copy(update={"source_tokens": 0}), embedder=embedder)
