@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Literal
 from eval.beir import BeirDataset, doc_scores, load_beir, write_corpus
 from eval.metrics_ir import DEFAULT_METRICS, query_metrics, ranked
 from eval.runs import EvalError, Run, default_run_dir
-from rag.settings import Settings
 
 if TYPE_CHECKING:
     from ingest.progress import Progress
     from rag.embedder import Embedder
+    from rag.settings import Settings
     from rag.store import Store
 
 Mode = Literal["dense", "hybrid"]
@@ -76,12 +76,19 @@ def corpus_folder(settings: Settings, dataset: BeirDataset) -> Path:
 def ingest_corpus(
     settings: Settings, embedder: Embedder, store: Store, dataset: BeirDataset, progress: Progress | None = None
 ) -> tuple[dict[str, str], dict]:
-    """Lay the corpus out as files and sync the collection with them; returns (path -> doc id, info)."""
+    """Lay the corpus out as files and sync the collection with them; returns (path -> doc id, info).
+
+    `progress` (ingestion's bars) is closed when ingestion ends.
+    """
     from ingest.pipeline import Sync
 
     started = time.perf_counter()
     path_to_doc = write_corpus(dataset, corpus_folder(settings, dataset))
-    report = Sync(settings, embedder, store, progress).run([corpus_folder(settings, dataset)])
+    try:
+        report = Sync(settings, embedder, store, progress).run([corpus_folder(settings, dataset)])
+    finally:
+        if progress is not None:
+            progress.close()  # its bars end with ingestion, before the queries' bar starts
     t = report.totals
     failed = [f for f in report.files if f.status.value in ("failed", "skipped")]
     return path_to_doc, {
