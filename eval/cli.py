@@ -63,25 +63,38 @@ def _ingest_bars(tty: bool):
 
 @contextmanager
 def _query_bar(tty: bool):
-    """A rich progress bar over the queries on a terminal; yields the per-query callback (or None)."""
+    """A rich progress bar over the queries on a terminal; yields the per-query callback (or None).
+
+    It starts at the first query, after ingestion's own bars have closed: rich shows one live display at a time.
+    """
     if not tty:
         yield None
         return
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(
+    bar = Progress(
         TextColumn("queries"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=Console(stderr=True)
-    ) as bar:
-        task = bar.add_task("queries", total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
+    )
+    tasks = []
+
+    def update(done: int, total: int) -> None:
+        if not tasks:
+            bar.start()
+            tasks.append(bar.add_task("queries", total=total))
+        bar.update(tasks[0], completed=done)
+
+    try:
+        yield update
+    finally:
+        bar.stop()
 
 
 def _print_retrieval(results: dict, run_dir: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=results.get("summary"), title_justify="left")
+    table = Table()
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in results["metrics"].items():
@@ -94,8 +107,9 @@ def _print_retrieval(results: dict, run_dir: Path) -> None:
         )
         table.add_row(stage, text)
     console = Console()
+    console.print(results.get("summary", ""), highlight=False)
     console.print(table)
-    console.print(f"run folder: {run_dir}")
+    console.print(f"run folder: {run_dir}  (report.html, report.md, results.json)", highlight=False)
 
 
 # -- answers, generate, compare ---------------------------------------------------------------
