@@ -77,10 +77,10 @@ def find_topics(
     import sklearn.cluster  # noqa: F401  loaded before the limit below, which only reaches libraries already loaded
     from threadpoolctl import threadpool_limits
 
-    distances = _cosine_distances(sample)  # once for every k: silhouette would recompute it per call
-    # one thread: sklearn's OpenMP k-means ran 10x slower with 2 threads on 2 busy cores (spin-waiting),
-    # and on a few thousand points a second thread gains little anyway
+    # one thread: sklearn's OpenMP k-means (and BLAS) ran 10x slower with 2 threads on 2 busy cores
+    # (spin-waiting), and on a few thousand points a second thread gains little anyway
     with threadpool_limits(1):
+        distances = _cosine_distances(sample)  # once for every k: silhouette would recompute it per call
         fits = {kk: _fit(sample, distances, kk, seed) for kk in ks}
     scores = {kk: score for kk, (_, score) in fits.items()}
     top = max(scores.values())
@@ -88,7 +88,8 @@ def find_topics(
     # and a subject split into its sub-topics is harder to read
     chosen = min(kk for kk in ks if scores[kk] >= top - SILHOUETTE_TOLERANCE)
     model = fits[chosen][0]
-    assignments = _assign(vectors, model.cluster_centers_)
+    with threadpool_limits(1):
+        assignments = _assign(vectors, model.cluster_centers_)
     terms = ctfidf_terms(texts, assignments, chosen, n_terms, seed=seed)
     topics = []
     for t in range(chosen):
