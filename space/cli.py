@@ -58,6 +58,12 @@ def map_cmd(
     from space.map import load_map
     from space.plot import write_map
 
+    from space.errors import SpaceError
+
+    if out and out.suffix.lower() not in (".html", ".png"):  # refuse before minutes of work, not after
+        raise SpaceError(f"Cannot write {out.name}: use a .html (interactive) or .png (image) file name.")
+    if color not in ("file", "topic"):
+        raise SpaceError(f"Unknown colouring {color!r} - use `--color file` or `--color topic`.")
     settings, store = _open(collection, chroma_url)
     space_map = load_map(settings, store, method=method, max_points=max_points)  # with topics: the UI shares the cache
     written = write_map(space_map, out, color_by=color) if out else None
