@@ -55,10 +55,9 @@ def map_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """A 2D map of the collection's chunks from the stored vectors (cached; no re-embedding)."""
+    from space.errors import SpaceError
     from space.map import load_map
     from space.plot import write_map
-
-    from space.errors import SpaceError
 
     if out and out.suffix.lower() not in (".html", ".png"):  # refuse before minutes of work, not after
         raise SpaceError(f"Cannot write {out.name}: use a .html (interactive) or .png (image) file name.")
