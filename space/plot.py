@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import textwrap
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,7 +22,9 @@ WEBGL_FROM = 5000  # points; SVG scatter gets slow in the browser above this
 
 def hover_text(path: str, preview: str) -> str:
     """Hover label: path and passage, HTML-escaped (document text is untrusted) and wrapped."""
-    lines = textwrap.wrap(preview, 80)[:5]
+    # fixed-width slices: textwrap over 20k previews took most of the 19 s a big map needed to draw
+    flat = " ".join(preview.split())
+    lines = [flat[i : i + 80] for i in range(0, min(len(flat), 400), 80)]
     return f"<b>{html.escape(path)}</b><br>" + "<br>".join(html.escape(line) for line in lines)
 
 
@@ -41,7 +42,8 @@ def groups(space_map: SpaceMap, color_by: str) -> list[tuple[str, list[int]]]:
     members = {}
     for i, p in enumerate(space_map.paths):
         members.setdefault(p if p in top else OTHER, []).append(i)
-    return sorted(members.items(), key=lambda kv: (kv[0] == OTHER, -len(kv[1]), kv[0]))
+    # "other files" first, so the coloured traces are drawn over it rather than hidden under it
+    return sorted(members.items(), key=lambda kv: (kv[0] != OTHER, -len(kv[1]), kv[0]))
 
 
 def map_figure(
@@ -60,15 +62,17 @@ def map_figure(
     scatter = go.Scattergl if len(space_map.ids) >= WEBGL_FROM else go.Scatter
     xy, fig = space_map.xy, go.Figure()
     for name, idx in groups(space_map, color_by):
+        marker = {"size": 6, "opacity": 0.75, **({"color": "lightgrey"} if name == OTHER else {})}
         fig.add_trace(scatter(
-            x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=html.escape(name), marker={"size": 6, "opacity": 0.75},
+            x=xy[idx, 0], y=xy[idx, 1], mode="markers", name=html.escape(name), marker=marker,
             text=[hover_text(space_map.paths[i], space_map.previews[i]) for i in idx],
             customdata=[space_map.ids[i] for i in idx], hovertemplate="%{text}<extra></extra>",
         ))  # fmt: skip
     index = {cid: i for i, cid in enumerate(space_map.ids)}
     shown = [index[c] for c in highlight_ids if c in index]
     if shown:
-        fig.add_trace(go.Scatter(
+        # same trace type as the map: WebGL is painted over SVG, so SVG rings would be hidden on a big map
+        fig.add_trace(scatter(
             x=xy[shown, 0], y=xy[shown, 1], mode="markers", name="sources",
             marker={"size": 16, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": "crimson"}},
             text=[hover_text(space_map.paths[i], space_map.previews[i]) for i in shown],
@@ -76,7 +80,7 @@ def map_figure(
         ))  # fmt: skip
     if question is not None:
         text, qxy = question
-        fig.add_trace(go.Scatter(
+        fig.add_trace(scatter(
             x=[float(qxy[0])], y=[float(qxy[1])], mode="markers", name="question",
             marker={"symbol": "star", "size": 20, "color": "gold", "line": {"width": 1, "color": "black"}},
             text=[html.escape(text)], customdata=[""], hovertemplate="question: %{text}<extra></extra>",

@@ -344,3 +344,19 @@ def test_cli_names_rag_ingest_for_missing_and_empty_collections(tmp_path):
     Store(Settings(home=tmp_path / "home")).client.create_collection("empty-one")
     empty = rag_space("map", "-c", "empty-one", home=tmp_path / "home")
     assert empty.returncode == 2 and "no chunks" in empty.stderr and "rag ingest" in empty.stderr
+
+
+def test_big_maps_draw_sources_and_question_in_webgl_over_grey_other_files():
+    """WebGL traces are painted above SVG ones: on a big map the rings and star must be WebGL too."""
+    from space.map import SpaceMap
+    from space.plot import OTHER, WEBGL_FROM, map_figure
+
+    n = WEBGL_FROM + 100
+    paths = [f"file{i % 30}.md" for i in range(n)]  # 30 files: the 10 smallest share the "other files" trace
+    m = SpaceMap("big", [f"c{i}" for i in range(n)], paths, ["text"] * n,
+                 np.random.default_rng(0).normal(size=(n, 2)).astype(np.float32), np.full(n, -1), {}, "pca", n)  # fmt: skip
+    fig = map_figure(m, highlight_ids=["c1", "c2"], question=("why?", np.zeros(2)))
+    assert {t.type for t in fig.data} == {"scattergl"}
+    names = [t.name for t in fig.data]
+    assert names[0] == OTHER and fig.data[0].marker.color == "lightgrey"  # drawn first, under the coloured files
+    assert names[-2:] == ["sources", "question"]
