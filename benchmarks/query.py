@@ -164,24 +164,33 @@ def bench_size(retriever, queries, qvecs, size: int) -> list[Row]:
     ]
 
 
-def bench_first_token(settings, embedder, store, retriever, queries: list[str], size: int, n: int = 10) -> Row | None:
+def bench_first_token(settings, embedder, store, retriever, queries: list[str], size: int, n: int = 10) -> list[Row]:
     """Time to first token of the embedded LLM (SmolLM2) for a top-5 context, from the question.
 
     Includes the query embedding and retrieval, as a user waits for them too. The model is
-    loaded once before timing (a one-off cost); every question gets a fresh prompt.
+    loaded once before timing (a one-off cost); every question gets a fresh prompt. Measured
+    twice in the same run: with the defaults (the Q8_0 copy of the model, sources focused to
+    `source_tokens`), and as shipped with whole chunks (the baseline), questions interleaved.
     """
     from rag.engine import Engine
     from rag.llm import resolve_llm
 
-    s = settings.model_copy(update={"top_k": 5, "max_answer_tokens": 16, "relevance_threshold": -1.0})
-    llm = resolve_llm(s, "embedded")
-    engine = Engine(s, retriever, llm, embedder=None)  # no citation check: only the first token matters
-    llm.chat([{"role": "user", "content": "Say hello."}], max_tokens=4)  # load the model
-    times = []
+    base = {"top_k": 5, "max_answer_tokens": 16, "relevance_threshold": -1.0}
+    setups = {
+        "first token, embedded, top-5": {},
+        "  baseline: Q4_1, whole chunks": {"bundled_weights": "as-shipped", "source_tokens": 0},
+    }
+    engines = {}
+    for name, extra in setups.items():
+        s = settings.model_copy(update={**base, **extra})
+        llm = resolve_llm(s, "embedded")
+        llm.chat([{"role": "user", "content": "Say hello."}], max_tokens=4)  # load the model
+        engines[name] = Engine(s, retriever, llm, embedder=embedder)  # embedder: focusing needs it
+    times: dict[str, list[float]] = {name: [] for name in setups}
     for q in queries[:n]:
-        answer = engine.ask(q, top_k=5)
-        times.append(answer.timings.first_token_s)
-    return Row("first token, embedded, top-5", size, times, target_ms=2500)
+        for name, engine in engines.items():
+            times[name].append(engine.ask(q, top_k=5).timings.first_token_s)
+    return [Row(name, size, t, target_ms=2500) for name, t in times.items()]
 
 
 def main() -> None:
@@ -221,8 +230,7 @@ def run(args, workdir: Path) -> None:
         print(f"collection at {size} chunks ({len(chunks)} real; wrote for {wrote:.0f} s)", flush=True)
         retriever = Retriever(settings, embedder, store)
         rows += bench_size(retriever, queries, qvecs, size)
-        extra = bench_first_token(settings, embedder, store, retriever, queries, size)
-        rows += [extra] if extra else []
+        rows += bench_first_token(settings, embedder, store, retriever, queries, size)
         retriever.close()
     print(
         f"\n{len(queries)} SciFact queries, top_k=5, {os.cpu_count()} CPU(s); times in ms, "
