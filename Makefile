@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/query.py
+	$(PY) benchmarks/space.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
