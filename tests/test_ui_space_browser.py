@@ -5,6 +5,7 @@ a clicked point opens its passage (as text). Same real parts and browser set-up 
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import DATA
 from tests.test_ui_browser import ANSWER_TIMEOUT_MS, CHROMIUM, ask, browser, page  # noqa: F401 - shared fixtures
@@ -55,6 +56,36 @@ def wait_for_trace(pg, name: str) -> None:
     )
 
 
+def click_a_ring(pg) -> None:
+    """Click the centre of the best source's ring (clear of the star, which has no passage), once our
+    plotly_click listener is on the current plot (the tab re-attaches it on a 400 ms timer after each redraw); a click that lands
+    while the plot redraws is retried, at most three times."""
+    pg.wait_for_function(
+        "(sel) => { const gd = document.querySelector(sel);"
+        " return !!(gd && gd._ev && gd._ev.listeners('plotly_click').some((f) => f.__rag)); }",
+        arg=MAP,
+        timeout=ANSWER_TIMEOUT_MS,
+    )
+    traces = pg.locator("#rag-space-map .scatterlayer .trace")
+    names = pg.evaluate(f"document.querySelector('{MAP}').data.map((t) => t.name)")
+    star = traces.nth(names.index("question")).locator(".point").first.bounding_box()
+    sx, sy = star["x"] + star["width"] / 2, star["y"] + star["height"] / 2
+    best = traces.nth(names.index("sources")).locator(".point").first.bounding_box()
+    x, y = best["x"] + best["width"] / 2, best["y"] + best["height"] / 2  # 23 px from the star, measured
+    assert (x - sx) ** 2 + (y - sy) ** 2 >= 12**2, "the best source's ring sits under the question's star"
+    for attempt in range(3):
+        pg.mouse.move(x, y)
+        pg.mouse.click(x, y)
+        try:
+            pg.wait_for_selector(
+                "#rag-space-passage .rag-passage", timeout=20_000 if attempt < 2 else ANSWER_TIMEOUT_MS
+            )
+            return
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+
+
 def open_space(pg) -> None:
     pg.get_by_role("tab", name="Space").click()
     pg.wait_for_selector("#rag-space-map .scatterlayer .point", timeout=ANSWER_TIMEOUT_MS)
@@ -82,14 +113,9 @@ def test_the_map_renders_a_point_per_chunk_and_a_question_rings_its_sources(page
     assert "Quillon lighthouse lamp" in shown and "markup.txt" in shown.splitlines()[1]
     page.screenshot(path=tmp_path / "space-question.png")
 
-    # click the best source's ring: its passage opens, the document's markup shown as text
-    ring = page.locator("#rag-space-map .scatterlayer .trace").nth(
-        page.evaluate(f"document.querySelector('{MAP}').data.findIndex((t) => t.name === 'sources')")
-    )
-    box = ring.locator(".point").first.bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.wait_for_selector("#rag-space-passage .rag-passage", timeout=ANSWER_TIMEOUT_MS)
+    # click a source's ring (one clear of the question's star, which has no passage): its passage opens,
+    # the document's markup shown as text
+    click_a_ring(page)
     chunk_id = page.locator("#rag-space-pick textarea, #rag-space-pick input").first.input_value()
     passage = page.locator("#rag-space-passage .rag-passage")
     assert " ".join(passage.inner_text().split()) == " ".join(chunks[chunk_id].split())
