@@ -83,3 +83,23 @@ def test_the_bundled_model_reads_focused_sources_and_others_read_whole_ones(inde
 
     answer = engine.ask("Why does sourdough bread rise?")
     assert answer.context_focused and answer.sources[0].text == sources[0].text  # the user still sees it all
+
+
+def test_a_question_is_embedded_once_and_its_remembered_vector_is_read_only(embedder):
+    """Retrieval and focusing both need the question's vector: the second call reuses the first."""
+    import numpy as np
+
+    question = "Which lighthouse was rebuilt after the storm?"
+    calls = []
+    real = embedder.embed
+    embedder.embed = lambda texts, batch_size=None: calls.append(list(texts)) or real(texts, batch_size)
+    try:
+        first = embedder.embed_query(question)
+        second = embedder.embed_query(question)
+    finally:
+        del embedder.embed  # back to the class's method
+    assert calls == [[question]]
+    assert second is first and not first.flags.writeable
+    assert np.allclose(first, real([question])[0], atol=1e-6)
+    with pytest.raises(ValueError):
+        first[0] = 0.0
