@@ -35,7 +35,8 @@ from ui.space import (
 
 # gr.Plot has no click event (gradio issue #11413): plotly's own `plotly_click` on the plot's div writes
 # the point's chunk id (its customdata) into the chunk-id box and presses Open. Gradio may redraw the
-# div with a fresh plot (which drops listeners), so a light timer re-attaches whenever ours is missing.
+# div with a fresh plot (which drops listeners), so a light timer (150 ms: a click soon after a redraw
+# still counts) re-attaches whenever ours is missing.
 CLICK_JS = """
 () => {
   if (window.__ragSpaceClick) { return; }
@@ -58,7 +59,7 @@ CLICK_JS = """
     if (!gd || typeof gd.on !== 'function') { return; }
     const listeners = gd._ev ? gd._ev.listeners('plotly_click') : [];
     if (!listeners.some((f) => f.__rag)) { gd.on('plotly_click', onClick); }
-  }, 400);
+  }, 150);
 }
 """
 
