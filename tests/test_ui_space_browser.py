@@ -58,8 +58,8 @@ def wait_for_trace(pg, name: str) -> None:
 
 def click_a_ring(pg) -> None:
     """Click the centre of the best source's ring (clear of the star, which has no passage), once our
-    plotly_click listener is on the current plot (the tab re-attaches it on a 150 ms timer after each redraw); a click that lands
-    while the plot redraws is retried, at most three times."""
+    plotly_click listener is on the current plot (the tab re-attaches it on a timer after each redraw);
+    a click that lands while the plot redraws is retried, at most three times."""
     pg.wait_for_function(
         "(sel) => { const gd = document.querySelector(sel);"
         " return !!(gd && gd._ev && gd._ev.listeners('plotly_click').some((f) => f.__rag)); }",
