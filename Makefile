@@ -7,12 +7,15 @@ STAMP   = $(VENV)/.installed
 .PHONY: install sysdeps test run bench clean
 
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml scripts/install_llama_cpp.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	# llama-cpp-python compiles from source the first time (about 10 minutes on 2 cores);
-	# pip caches the wheel, so later installs take seconds.
+	# llama-cpp-python first, built for any AVX2 CPU (never -march=native) and installed from our own
+	# wheel cache, so nothing below can pull in a native build from pip's cache (~10 min the first time).
+	scripts/install_llama_cpp.sh $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
+	# again, to prove the portable build is what the venv ended up with (checks the installed libraries' hashes)
+	scripts/install_llama_cpp.sh $(PY)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -29,6 +32,7 @@ test: $(STAMP) sysdeps
 # The chat UI on the built-in sample documents (ragspace's own guide, FAQ and architecture notes),
 # indexed on first run. Open http://127.0.0.1:7860
 run: $(STAMP)
+	$(VENV)/bin/rag doctor
 	$(VENV)/bin/rag chat --collection samples
 
 bench: $(STAMP)

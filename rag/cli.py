@@ -197,6 +197,24 @@ def chat(
     chat_command(collection=collection, host=host, port=port, auth=auth, llm=llm, chroma_url=chroma_url)
 
 
+@app.command()
+def doctor(
+    chroma_url: Optional[str] = ChromaOpt,
+    llm: Optional[str] = typer.Option(None, "--llm", help="auto | ollama[:MODEL] | embedded[:PATH.gguf]"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Check every part ragspace needs (models, store, LLM, disk); exit 2 when the default path cannot work."""
+    from rag.doctor import diagnose
+    from rag.report import print_diagnosis
+
+    diagnosis = diagnose(_settings(chroma_url=chroma_url, llm=llm))
+    if as_json:
+        print(json.dumps(diagnosis.to_dict()))
+    else:
+        print_diagnosis(diagnosis)
+    raise typer.Exit(0 if diagnosis.ok else 2)
+
+
 def _register_subcommands() -> None:
     # eval/ and space/ depend on rag/, so their commands are attached here at the edge, not imported by the core
     from eval.cli import eval_app

@@ -77,6 +77,9 @@ class Embedder:
 
     @cached_property
     def model(self):
+        from rag.threads import configure_openmp
+
+        configure_openmp()  # before torch loads the OpenMP runtime (see rag.threads)
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 

@@ -96,3 +96,19 @@ def print_answer(answer: Answer, *, streamed: str | None = None, console: Consol
         + "[/]",
         highlight=False,
     )
+
+
+DOCTOR_STYLE = {"ok": "green", "warning": "yellow", "problem": "bold red"}
+
+
+def print_diagnosis(diagnosis, console: Console | None = None) -> None:
+    """`rag doctor`: one line per part, the fix under anything that is not ok."""
+    from rich.markup import escape
+
+    console = console or Console()
+    for c in diagnosis.checks:
+        console.print(f"[{DOCTOR_STYLE[c.status]}]{c.status:<8}[/] {escape(c.name):<16} {escape(c.detail)}")
+        if c.fix:
+            console.print(f"{'':<26}fix: {escape(c.fix)}")
+    verdict = "ragspace is ready" if diagnosis.ok else "the default path cannot work until the problems above are fixed"
+    console.print(f"[{'green' if diagnosis.ok else 'bold red'}]{verdict}[/]")

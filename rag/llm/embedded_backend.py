@@ -147,6 +147,9 @@ def _load(path: Path, num_ctx: int, threads: int) -> LoadedModel:
 
 
 def _llama(path: Path, n_ctx: int, threads: int) -> Any:
+    from rag.threads import configure_openmp
+
+    configure_openmp()  # before llama_cpp loads the OpenMP runtime, when torch has not (see rag.threads)
     _quiet_llama_logs()
     from llama_cpp import Llama
 
@@ -218,11 +221,12 @@ class EmbeddedBackend(LLMBackend):
         self.source_tokens = BUNDLED_SOURCE_TOKENS if self.bundled else 0
         self.weights = weights if self.bundled else "as-shipped"
         self.model = path.name
+        from rag.settings import default_model_cache
+
+        self.cache_dir = cache_dir or default_model_cache()
         if self.weights != "as-shipped":
             from rag.llm.requantize import derived_path
-            from rag.settings import default_model_cache
 
-            self.cache_dir = cache_dir or default_model_cache()
             self.model = derived_path(path, BUNDLED_SHA256, self.cache_dir, self.weights).name
         self._run_path: Path | None = None
         self.num_ctx = num_ctx
@@ -249,8 +253,27 @@ class EmbeddedBackend(LLMBackend):
         return self.loaded().n_ctx
 
     def loaded(self) -> LoadedModel:
-        """The process-wide loaded model, verifying the bundled file (and its Q8_0 copy) first."""
-        return load_model(self.run_path(), self.num_ctx, self.threads)
+        """The process-wide loaded model, verifying the bundled file (and its Q8_0 copy) first.
+
+        Raises:
+            LLMError: the model cannot run here; said in one line with its fix (see `ensure_runs`).
+        """
+        path = self.run_path()
+        self.ensure_runs(path)
+        return load_model(path, self.num_ctx, self.threads)
+
+    def ensure_runs(self, path: Path) -> None:
+        """Load `path` once in a child process first (remembered per machine), so a llama.cpp build
+        that dies with SIGILL, or a model killed for memory, is an error message, not a dead process.
+
+        Raises:
+            LLMError: the child crashed or could not load the model.
+        """
+        from rag.llm.probe import probe_model
+
+        result = probe_model(path, self.threads, self.cache_dir)
+        if not result.ok:
+            raise LLMError(f"The embedded model {path.name} cannot run here: {result.message()}")
 
     def run_path(self) -> Path:
         """The GGUF llama.cpp loads: the given file, or the checked Q8_0 copy of the bundled one."""
