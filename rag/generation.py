@@ -2,9 +2,11 @@
 
 Chroma's embedded client is not process-safe: a process that opened a collection keeps serving
 the vector index it loaded, and does not see chunks another process (`rag ingest --watch`) added
-later. Every writer replaces RAG_HOME/locks/<collection>.generation when it is done; a reader
-compares the file's identity (inode, mtime, size) with what it saw when it opened the collection
-and reopens its Chroma client and keyword index when it changed. One stat per search.
+later (measured with chromadb 1.5: `count` and `get` see them, `query` does not; a process that
+writes catches up first, so writers need nothing). Every writer
+replaces RAG_HOME/locks/<collection>.generation when it is done; a reader compares it with what it
+read when it opened the collection and, when it changed, reopens its Chroma client and keyword
+index. One small file read per search.
 """
 
 from __future__ import annotations
@@ -25,13 +27,20 @@ def bump(home: Path, collection: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(f"{time.time_ns()} {os.getpid()}\n")
-    os.replace(tmp, path)  # a new inode every time: readers compare identities, not clocks
+    os.replace(tmp, path)  # atomic: a reader sees the old token or the new one, never half
 
 
-def current(home: Path, collection: str) -> tuple[int, int, int] | None:
-    """The generation's identity now (None when nothing was ever written)."""
+def current(home: Path, collection: str) -> str | None:
+    """The generation now: an opaque token that changes with every write (None: never written)."""
     try:
-        st = os.stat(generation_path(home, collection))
+        return generation_path(home, collection).read_text()
     except FileNotFoundError:
         return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def written_here(token: str | None) -> bool:
+    """Whether this process made that write (its own Chroma client already sees it)."""
+    try:
+        return token is not None and int(token.split()[1]) == os.getpid()
+    except (IndexError, ValueError):
+        return False

@@ -73,6 +73,7 @@ class Store:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._client = None
+        self._fresh_as_of: dict[str, str | None] = {}  # collection -> generation the client has seen
 
     @property
     def location(self) -> str:
@@ -83,6 +84,30 @@ class Store:
         if self._client is None:
             self._client = self._connect()
         return self._client
+
+    def refresh(self, name: str, token: str | None) -> None:
+        """Make the client see what another process wrote to `name` up to generation `token`.
+
+        The embedded client keeps serving the vector index it loaded (see rag/generation.py), so a
+        write by another process needs a new client; a Chroma server, or a write by this process
+        (the same client), needs nothing. Called by every reader sharing this Store: the first one
+        reconnects, the others find it done.
+        """
+        from rag import generation
+
+        if self._fresh_as_of.get(name, "unset") == token:
+            return
+        self._fresh_as_of[name] = token
+        if self._client is None or self.settings.chroma_url or generation.written_here(token):
+            return
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        # chromadb caches one System per path for the whole process: forget it (private, no public
+        # way to drop one path's) so the next client loads the index afresh. Not stopped: readers
+        # still holding the old one keep answering until they reopen too.
+        identifier = getattr(self._client, "_identifier", str(self.settings.chroma_path))
+        SharedSystemClient._identifier_to_system.pop(identifier, None)
+        self._client = None
 
     def _connect(self):
         import chromadb
