@@ -174,3 +174,32 @@ def test_a_sync_waits_for_the_holder_and_says_who(tmp_path, settings, embedder):
     finally:
         holder2.kill()
         holder2.wait()
+
+
+def test_a_ui_upload_waits_for_another_writer_and_shows_who(tmp_path, settings, embedder):
+    from rag.store import Store
+    from ui.documents import ingest_uploads
+    from ui.uploads import UploadLimits
+
+    upload = tmp_path / "lighthouse.txt"
+    upload.write_text("The lighthouse keeper trims the lamp's wick every evening. " * 5)
+    holder = start_holder(settings.home, settings.collection)
+    shown: list[str] = []
+    told = threading.Event()
+    # a guard, not a wait for correctness: an upload that waits without saying so must fail, not hang
+    guard = threading.Thread(target=lambda: told.wait(300) or holder.stdin.close(), daemon=True)
+    guard.start()
+
+    def on_progress(fraction: float, what: str) -> None:
+        shown.append(what)
+        if what.startswith("waiting"):
+            assert not (settings.home / "uploads" / settings.collection / "lighthouse.txt").exists()
+            told.set()
+            holder.stdin.close()  # the other writer finishes: the upload goes on
+
+    report, saved = ingest_uploads(
+        settings, embedder, Store(settings), settings.collection, [str(upload)], UploadLimits(), on_progress
+    )
+    holder.wait()
+    assert shown[0].startswith(f"waiting for pid {holder.pid} (") and shown[0].endswith("to finish writing this collection")
+    assert report.totals.ingested == 1 and len(saved.saved) == 1
