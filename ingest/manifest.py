@@ -113,9 +113,7 @@ class Manifest:
 
     def restore(self, path: str) -> None:
         """Mark a pending file `done` again with the version it had before (its chunks are intact)."""
-        self.db.execute(
-            "UPDATE files SET state='done' WHERE collection_id=? AND path=?", (self.collection_id, path)
-        )
+        self.db.execute("UPDATE files SET state='done' WHERE collection_id=? AND path=?", (self.collection_id, path))
 
     def mark_done(self, rows: list[tuple[str, int, int, str, int]]) -> None:
         """rows: (path, size, mtime_ns, hash, n_chunks)."""

@@ -10,10 +10,10 @@ import hashlib
 import logging
 import os
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Iterable
 
 from ingest.chunking import Chunker, PageText
 from ingest.loaders import LoadError, is_supported, load

@@ -148,7 +148,8 @@ class LexicalIndex:
         """Remove the chunks of `path` whose id is not in `keep`."""
         with self._lock, self.db:
             self.db.execute("BEGIN")
-            self._delete_where("path = ? AND id NOT IN (SELECT value FROM json_each(?))", (path, json.dumps(sorted(keep))))
+            condition = "path = ? AND id NOT IN (SELECT value FROM json_each(?))"
+            self._delete_where(condition, (path, json.dumps(sorted(keep))))
 
     def drop(self) -> None:
         """Delete this collection's index entirely (tables included; close this object afterwards)."""

@@ -35,7 +35,11 @@ def ingest_elsewhere(settings, folder: Path) -> dict:
         "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ingest", str(folder), "--json"], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "rag.cli", "ingest", str(folder), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -73,7 +72,11 @@ def test_no_wait_refuses_with_exit_2_naming_the_holder_and_a_waiter_takes_over_a
     holder = start_holder(home)
     try:
         busy = subprocess.run(
-            rag_cmd("ingest", str(corpus), "--no-wait", "--json"), env=env_for(home), capture_output=True, text=True
+            rag_cmd("ingest", str(corpus), "--no-wait", "--json"),
+            env=env_for(home),
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert busy.returncode == 2, busy.stderr
         assert f"pid {holder.pid}" in busy.stderr and "--no-wait" in busy.stderr
@@ -105,7 +108,10 @@ def test_two_ingests_at_once_embed_the_folder_once(tmp_path):
     home, corpus = tmp_path / "home", small_corpus(tmp_path / "corpus")
     procs = [
         subprocess.Popen(
-            rag_cmd("ingest", str(corpus), "--json"), env=env_for(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            rag_cmd("ingest", str(corpus), "--json"),
+            env=env_for(home),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
         )
         for _ in range(2)
@@ -168,9 +174,11 @@ def test_a_sync_waits_for_the_holder_and_says_who(tmp_path, settings, embedder):
     assert seen == [holder.pid] and report.totals.ingested == 2
     holder2 = start_holder(settings.home, settings.collection)
     try:
-        with pytest.raises(WriterBusy, match=f"pid {holder2.pid}"):
-            with write_lock(settings.home, settings.collection, wait=False):
-                pass
+        with (
+            pytest.raises(WriterBusy, match=f"pid {holder2.pid}"),
+            write_lock(settings.home, settings.collection, wait=False),
+        ):
+            pass
     finally:
         holder2.kill()
         holder2.wait()
@@ -201,5 +209,6 @@ def test_a_ui_upload_waits_for_another_writer_and_shows_who(tmp_path, settings, 
         settings, embedder, Store(settings), settings.collection, [str(upload)], UploadLimits(), on_progress
     )
     holder.wait()
-    assert shown[0].startswith(f"waiting for pid {holder.pid} (") and shown[0].endswith("to finish writing this collection")
+    assert shown[0].startswith(f"waiting for pid {holder.pid} (")
+    assert shown[0].endswith("to finish writing this collection")
     assert report.totals.ingested == 1 and len(saved.saved) == 1
