@@ -41,6 +41,31 @@ def versions() -> dict[str, str]:
     return out
 
 
+def read_items(path: Path) -> list[dict[str, Any]]:
+    """The finished items of an items.jsonl, cutting the file back to its last whole line.
+
+    An interruption can leave a half-written last line; appending the next item onto it would
+    make that line unreadable too, so a second resume would lose everything after it. The cut-off
+    item (and anything after it) is asked again.
+    """
+    items: list[dict[str, Any]] = []
+    good = 0  # bytes of whole, readable lines
+    with open(path, "rb") as fh:
+        for raw in fh:
+            if not raw.endswith(b"\n"):
+                break
+            if raw.strip():
+                try:
+                    items.append(json.loads(raw))
+                except json.JSONDecodeError:
+                    break
+            good += len(raw)
+    if good < path.stat().st_size:
+        with open(path, "r+b") as fh:
+            fh.truncate(good)
+    return items
+
+
 def default_run_dir(home: Path, kind: str) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return home / "eval" / f"{stamp}-{kind}"
@@ -75,12 +100,7 @@ class Run:
         params_file.write_text(json.dumps(params, indent=2))
         run = cls(run_dir, params)
         if resume and (run_dir / "items.jsonl").exists():
-            for line in (run_dir / "items.jsonl").read_text().splitlines():
-                if line.strip():
-                    try:
-                        run.items.append(json.loads(line))
-                    except json.JSONDecodeError:
-                        break  # a line cut by the interruption: that item is asked again
+            run.items = read_items(run_dir / "items.jsonl")
         return run
 
     def done_ids(self) -> set[str]:

@@ -1,12 +1,16 @@
 """The manifest: what is indexed, per collection, so a re-run embeds only what changed.
 
 Crash safety is a write-ahead protocol around Chroma writes:
-  1. mark the file `pending` here (committed) before touching its chunks in Chroma;
-  2. delete all of the file's chunks in Chroma, then add the new ones;
+  1. mark the file `pending` here (committed) before touching its chunks in Chroma; the row keeps
+     the hash and chunk count of the version indexed before;
+  2. add the new version's chunks (their ids include the content hash, so they never collide
+     with the old ones), then delete the old version's chunks: the file stays searchable;
   3. mark it `done` with its size, mtime, hash and chunk count.
-After a kill at any point, a `pending` row says exactly which file may be half-written; the next
-run deletes that file's chunks and processes it again. Chunk ids are deterministic, so nothing is
-ever duplicated.
+A removal marks the file `removing`, deletes its chunks, then forgets the row.
+After a kill at any point, the next writer (ingest/recovery.py) finds the row: a `pending` file
+whose old version is still complete keeps it (the half-added new chunks are dropped and the file
+is redone by the next sync); anything else is deleted and redone. Chunk ids are deterministic, so
+nothing is ever duplicated.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ CREATE TABLE IF NOT EXISTS files (
     mtime_ns INTEGER NOT NULL DEFAULT 0,
     hash TEXT NOT NULL DEFAULT '',
     n_chunks INTEGER NOT NULL DEFAULT 0,
-    state TEXT NOT NULL,            -- 'done' | 'pending'
+    state TEXT NOT NULL,            -- 'done' | 'pending' | 'removing'
     indexed_at REAL NOT NULL,
     PRIMARY KEY (collection_id, path)
 );
@@ -75,8 +79,9 @@ class Manifest:
         return {r[0]: Entry(*r) for r in rows}
 
     def pending(self) -> list[str]:
+        """Files a writer was in the middle of (updating or removing) when it stopped."""
         rows = self.db.execute(
-            "SELECT path FROM files WHERE collection_id=? AND state='pending'", (self.collection_id,)
+            "SELECT path FROM files WHERE collection_id=? AND state IN ('pending', 'removing')", (self.collection_id,)
         )
         return [r[0] for r in rows]
 
@@ -96,6 +101,19 @@ class Manifest:
                 "ON CONFLICT (collection_id, path) DO UPDATE SET state='pending'",
                 [(self.collection_id, p, now) for p in paths],
             )
+
+    def mark_removing(self, paths: list[str]) -> None:
+        """Before deleting files' chunks: recovery finishes the removal rather than restoring them."""
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "UPDATE files SET state='removing' WHERE collection_id=? AND path=?",
+                [(self.collection_id, p) for p in paths],
+            )
+
+    def restore(self, path: str) -> None:
+        """Mark a pending file `done` again with the version it had before (its chunks are intact)."""
+        self.db.execute("UPDATE files SET state='done' WHERE collection_id=? AND path=?", (self.collection_id, path))
 
     def mark_done(self, rows: list[tuple[str, int, int, str, int]]) -> None:
         """rows: (path, size, mtime_ns, hash, n_chunks)."""
@@ -139,3 +157,12 @@ class Manifest:
             self.db.execute("BEGIN")
             self.db.execute("DELETE FROM files WHERE collection_id=?", (self.collection_id,))
             self.db.execute("DELETE FROM roots WHERE collection_id=?", (self.collection_id,))
+
+
+def manifest_collection_ids(db_path: Path) -> set[str]:
+    """Every collection id with rows in the state database (to find ones Chroma no longer has)."""
+    if not db_path.exists():
+        return set()
+    with Manifest(db_path, "") as m:
+        rows = m.db.execute("SELECT collection_id FROM files UNION SELECT collection_id FROM roots")
+        return {r[0] for r in rows}

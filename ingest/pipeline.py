@@ -10,16 +10,19 @@ import hashlib
 import logging
 import os
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable
 
 from ingest.chunking import Chunker, PageText
 from ingest.loaders import LoadError, is_supported, load
+from ingest.lock import Holder, write_lock
 from ingest.manifest import Entry, Manifest
 from ingest.progress import NullProgress, Progress
+from ingest.recovery import recover, sweep_orphans
 from ingest.walk import Found, iter_files
+from rag import generation
 from rag.embedder import Embedder
 from rag.errors import ConfigError
 from rag.lexical import LexicalIndex
@@ -41,8 +44,8 @@ def under(path: str, roots: Iterable[str]) -> bool:
 
 
 def drop_file(col, manifest: Manifest, lexical: LexicalIndex, path: str) -> None:
-    """Remove a file from the index: pending first, so a crash mid-way is redone by recovery."""
-    manifest.mark_pending([path])
+    """Remove a file from the index: marked first, so a crash mid-way is finished by recovery."""
+    manifest.mark_removing([path])
     col.delete(where={"path": path})
     lexical.delete_path(path)
     manifest.forget([path])
@@ -73,13 +76,25 @@ class _InFlight:
     n_chunks: int
     remaining: int
     result: FileResult
+    replaces: bool = False  # an older version's chunks are deleted once these are all in
 
 
 class Sync:
     """One sync run of a collection against a set of root paths."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, store: Store, progress: Progress | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        store: Store,
+        progress: Progress | None = None,
+        *,
+        wait: bool = True,
+        on_wait: Callable[[Holder], None] | None = None,
+    ):
+        """`wait`/`on_wait`: what to do when another writer holds the collection (see ingest.lock)."""
         self.settings = settings
+        self.wait, self.on_wait = wait, on_wait
         self.embedder = embedder
         self.store = store
         self.progress = progress or NullProgress()
@@ -91,11 +106,21 @@ class Sync:
         self._inflight: dict[str, _InFlight] = {}
 
     def run(self, paths: list[Path], *, rebuild: bool = False) -> IngestReport:
+        """Sync `paths` into the collection, holding its writer lock throughout."""
+        s = self.settings
+        with write_lock(s.home, s.collection, wait=self.wait, on_wait=self.on_wait):
+            try:
+                return self._run(paths, rebuild)
+            finally:
+                generation.bump(s.home, s.collection)  # readers reopen (a failed run may have written too)
+
+    def _run(self, paths: list[Path], rebuild: bool) -> IngestReport:
         started = time.perf_counter()
         name = self.settings.collection
         fp = fingerprint(self.embedder, self.chunker)
         old_manifest = old = None
         if rebuild:
+            self.store.finish_interrupted_swap(name)  # else a complete side collection would be discarded
             old = self.store.find(name)
             if old is not None:
                 old_manifest = Manifest(self.settings.state_path, str(old.id))
@@ -104,13 +129,14 @@ class Sync:
             self.col = self.store.begin_rebuild(name, fp)
         else:
             self.col = self.store.open(name, fp)
+        sweep_orphans(self.settings, self.store)
         roots = self._roots(paths)
         self.manifest = Manifest(self.settings.state_path, str(self.col.id))
         # keyed by collection id: the rebuild swap renames the side collection but keeps its id
         self.lexical = LexicalIndex(self.settings.lexical_path, str(self.col.id))
         self.report = IngestReport(collection=name)
         try:
-            self._recover()
+            recover(self.col, self.manifest, self.lexical)
             self._sync(roots)
             self.manifest.add_roots(roots)
             if rebuild:
@@ -140,48 +166,6 @@ class Sync:
             with LexicalIndex(self.settings.lexical_path, str(col.id)) as lex:
                 lex.drop()
 
-    def _delete_file(self, path: str) -> None:
-        """Delete a file's chunks from Chroma and the keyword index (the manifest marks it pending first)."""
-        self.col.delete(where={"path": path})
-        self.lexical.delete_path(path)
-
-    # -- recovery ---------------------------------------------------------------------------
-
-    def _recover(self) -> None:
-        """Converge after a crash: redo half-written files, reconcile if counts disagree.
-
-        The keyword index is rebuilt from Chroma when its count differs: after a crash between the
-        two writes, or for a collection built before the keyword index existed.
-        """
-        pending = self.manifest.pending()
-        for path in pending:
-            self._delete_file(path)
-        self.manifest.forget(pending)
-        if self.col.count() != self.manifest.total_chunks():
-            self._reconcile()
-        if self.lexical.count() != self.col.count():
-            log.info("rebuilding the keyword index of %s", self.settings.collection)
-            self.lexical.rebuild(self.col)
-
-    def _reconcile(self) -> None:
-        counts: dict[tuple[str, str], int] = {}
-        offset, page = 0, 5000
-        while True:
-            got = self.col.get(include=["metadatas"], limit=page, offset=offset)
-            for meta in got["metadatas"]:
-                key = (str(meta.get("path")), str(meta.get("file_hash")))
-                counts[key] = counts.get(key, 0) + 1
-            if len(got["ids"]) < page:
-                break
-            offset += page
-        entries = self.manifest.entries()
-        good = {p for p, e in entries.items() if counts.get((p, e.hash)) == e.n_chunks}
-        stale = {p for p, _ in counts if p not in good} | (set(entries) - good)
-        log.warning("index and manifest disagreed; re-indexing %d file(s)", len(stale))
-        for path in stale:
-            self._delete_file(path)
-        self.manifest.forget(sorted(stale))
-
     # -- the pass ---------------------------------------------------------------------------
 
     def _sync(self, roots: list[str]) -> None:
@@ -191,7 +175,8 @@ class Sync:
             for f in iter_files(Path(root), s.include, s.exclude):
                 found.setdefault(str(f.path), f)
         entries = self.manifest.entries()
-        gone = [p for p in entries if under(p, roots) and p not in found]
+        blind = self._unreadable_folders(found, entries)
+        gone = [p for p in entries if under(p, roots) and p not in found and not under(p, blind)]
         self.progress.start(len(found) + len(gone))
         for path, f in found.items():
             result = self._one(f, entries.get(path))
@@ -202,6 +187,16 @@ class Sync:
             self.report.add(self._remove(path, entries[path], "no longer in the folder"))
             self.progress.file_done()
         self._flush()
+
+    def _unreadable_folders(self, found: dict[str, Found], entries: dict[str, Entry]) -> list[str]:
+        """Folders that could not be listed: their files are kept as indexed, not taken for deleted."""
+        blind = [p for p, f in found.items() if f.folder]
+        for folder in blind:
+            f = found.pop(folder)
+            kept = sum(1 for p in entries if under(p, [folder]))
+            reason = f"unreadable folder: kept {kept} files from the last run ({f.problem})"
+            self.report.add(FileResult(folder, FileStatus.FAILED, reason))
+        return blind
 
     def _one(self, f: Found, entry: Entry | None) -> FileResult | None:
         """Handle one file; returns None when the file waits in the embed buffer."""
@@ -245,10 +240,10 @@ class Sync:
         status = FileStatus.UPDATED if entry else FileStatus.INGESTED
         result = FileResult(path, status, chunks=len(chunks))
         self.manifest.mark_pending([path])
-        if entry:
-            self._delete_file(path)
+        if entry:  # its old chunks stay searchable until the new ones are in (_complete)
             self.report.totals.chunks_deleted += entry.n_chunks
-        self._inflight[path] = _InFlight(f.stat.st_size, f.stat.st_mtime_ns, digest, len(chunks), len(chunks), result)
+        n = len(chunks)
+        self._inflight[path] = _InFlight(f.stat.st_size, f.stat.st_mtime_ns, digest, n, n, result, bool(entry))
         self.report.add(result)
         self.progress.add_chunks(len(chunks))
         self._buffer.extend(chunks)
@@ -293,9 +288,18 @@ class Sync:
             job = self._inflight[c.path]
             job.remaining -= 1
             if job.remaining == 0:
+                if job.replaces:
+                    self._delete_old_version(c.path, job.hash)
                 done.append((c.path, job.size, job.mtime_ns, job.hash, job.n_chunks))
                 del self._inflight[c.path]
         self.manifest.mark_done(done)
+
+    def _delete_old_version(self, path: str, new_hash: str) -> None:
+        """Delete a file's chunks of other versions (its new ones are all in, so it never went missing)."""
+        got = self.col.get(where={"$and": [{"path": path}, {"file_hash": {"$ne": new_hash}}]}, include=[])
+        if got["ids"]:
+            self.col.delete(ids=got["ids"])
+            self.lexical.delete_ids(got["ids"])
 
     @cached_property
     def _max_batch(self) -> int:
@@ -306,15 +310,36 @@ class Sync:
             return 1000
 
 
-def remove_paths(paths: list[Path], settings: Settings, store: Store) -> IngestReport:
-    """Drop files (or whole folders) from the collection's index; the files themselves are untouched."""
+def remove_paths(
+    paths: list[Path],
+    settings: Settings,
+    store: Store,
+    *,
+    wait: bool = True,
+    on_wait: Callable[[Holder], None] | None = None,
+) -> IngestReport:
+    """Drop files (or whole folders) from the collection's index; the files themselves are untouched.
+
+    Holds the collection's writer lock (`wait`/`on_wait` as for Sync) and first finishes whatever
+    a killed writer left half-done.
+    """
+    with write_lock(settings.home, settings.collection, wait=wait, on_wait=on_wait):
+        try:
+            return _remove_paths(paths, settings, store)
+        finally:
+            generation.bump(settings.home, settings.collection)
+
+
+def _remove_paths(paths: list[Path], settings: Settings, store: Store) -> IngestReport:
     started = time.perf_counter()
-    col = store.get(settings.collection)
+    col = store.get_for_write(settings.collection)
+    sweep_orphans(settings, store)
     report = IngestReport(collection=settings.collection)
     with (
         Manifest(settings.state_path, str(col.id)) as manifest,
         LexicalIndex(settings.lexical_path, str(col.id)) as lexical,
     ):
+        recover(col, manifest, lexical)
         targets = [os.path.abspath(p) for p in paths]
         entries = manifest.entries()
         hits = sorted(p for p in entries if under(p, targets))

@@ -17,6 +17,7 @@ class Found:
     path: Path
     stat: os.stat_result | None
     problem: str | None = None
+    folder: bool = False  # a folder that could not be listed: what is indexed under it is kept
 
 
 def _matches(rel: str, name: str, patterns: list[str]) -> bool:
@@ -56,7 +57,7 @@ def _walk(root: Path, folder: Path, include: list[str], exclude: list[str], ance
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
-        yield Found(folder, None, f"unreadable folder: {exc.strerror}; check its permissions")
+        yield Found(folder, None, f"{exc.strerror or exc}; check its permissions or mount", folder=True)
         return
     for entry in entries:
         if entry.name.startswith("."):  # hidden files and folders, .git included

@@ -25,6 +25,23 @@ app = typer.Typer(
 CollectionOpt = typer.Option(None, "--collection", "-c", help="Collection name (default: settings `collection`).")
 ChromaOpt = typer.Option(None, "--chroma-url", help="Chroma server URL (default: embedded store under RAG_HOME).")
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
+NoWaitOpt = typer.Option(
+    False, "--no-wait", help="If another process is writing the collection, exit (code 2) instead of waiting."
+)
+
+
+def _waiting(collection: str):
+    """What a writer prints while another process holds the collection's writer lock."""
+
+    def on_wait(holder) -> None:
+        print(
+            f"waiting: collection {collection!r} is being written by {holder.describe()}; "
+            "this run starts when it finishes (Ctrl-C to stop, --no-wait to exit instead)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return on_wait
 
 
 def _settings(**flags):
@@ -54,6 +71,7 @@ def ingest(
     embed_model: Optional[str] = typer.Option(None, "--embed-model", help="sentence-transformers model name or path."),
     max_file_mb: Optional[float] = typer.Option(None, "--max-file-mb", help="Skip files larger than this."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="List unchanged files too."),
+    no_wait: bool = NoWaitOpt,
 ) -> None:
     """Index files and folders; re-runs embed only what changed and drop what was deleted."""
     from ingest.pipeline import Sync
@@ -77,7 +95,8 @@ def ingest(
     def run_once(rebuild_now: bool = False):
         progress = RichProgress() if (sys.stderr.isatty() and not as_json) else NullProgress()
         try:
-            return Sync(s, embedder, store, progress).run(paths, rebuild=rebuild_now)
+            sync = Sync(s, embedder, store, progress, wait=not no_wait, on_wait=_waiting(s.collection))
+            return sync.run(paths, rebuild=rebuild_now)
         finally:
             progress.close()
 
@@ -124,6 +143,7 @@ def remove(
     collection: Optional[str] = CollectionOpt,
     chroma_url: Optional[str] = ChromaOpt,
     as_json: bool = JsonOpt,
+    no_wait: bool = NoWaitOpt,
 ) -> None:
     """Drop a file or folder from the index."""
     from ingest.pipeline import remove_paths
@@ -131,7 +151,7 @@ def remove(
     from rag.report import print_report
 
     s = _settings(collection=collection, chroma_url=chroma_url)
-    report = remove_paths(paths, s, build_store(s))
+    report = remove_paths(paths, s, build_store(s), wait=not no_wait, on_wait=_waiting(s.collection))
     if as_json:
         print(json.dumps(report.to_dict()))
     else:

@@ -75,7 +75,7 @@ class LexicalIndex:
     def __init__(self, db_path: Path, collection_id: str) -> None:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         self.collection_id = collection_id
-        key = re.sub(r"\W", "_", collection_id)
+        key = table_key(collection_id)
         self.fts, self.docs = f"lex_{key}", f"lex_{key}_docs"
         # check_same_thread=False + a lock: the UI may search from worker threads.
         self.db = sqlite3.connect(str(db_path), timeout=30, isolation_level=None, check_same_thread=False)
@@ -136,6 +136,20 @@ class LexicalIndex:
         with self._lock, self.db:
             self.db.execute("BEGIN")
             self._delete_where("path = ?", (path,))
+
+    def delete_ids(self, ids: list[str]) -> None:
+        """Remove these chunks (ids it does not hold are ignored)."""
+        if ids:
+            with self._lock, self.db:
+                self.db.execute("BEGIN")
+                self._delete_where("id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),))
+
+    def delete_path_except(self, path: str, keep: set[str]) -> None:
+        """Remove the chunks of `path` whose id is not in `keep`."""
+        with self._lock, self.db:
+            self.db.execute("BEGIN")
+            condition = "path = ? AND id NOT IN (SELECT value FROM json_each(?))"
+            self._delete_where(condition, (path, json.dumps(sorted(keep))))
 
     def drop(self) -> None:
         """Delete this collection's index entirely (tables included; close this object afterwards)."""
@@ -232,3 +246,30 @@ class LexicalIndex:
             )
             rows = self.db.execute(sql, (*params, k)).fetchall()
         return [(i, float(score)) for i, score in rows if score >= MIN_SCORE]
+
+
+def table_key(collection_id: str) -> str:
+    return re.sub(r"\W", "_", collection_id)
+
+
+def table_keys(db_path: Path) -> set[str]:
+    """The table keys (collection ids, see `table_key`) that have a keyword index in `db_path`."""
+    if not db_path.exists():
+        return set()
+    db = sqlite3.connect(str(db_path), timeout=30)
+    try:
+        rows = db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE 'lex_%_docs'")
+        return {r[0][len("lex_") : -len("_docs")] for r in rows}
+    finally:
+        db.close()
+
+
+def drop_tables(db_path: Path, keys: set[str]) -> None:
+    """Drop the keyword index of these table keys (a rebuild that crashed after its swap leaves some)."""
+    db = sqlite3.connect(str(db_path), timeout=30, isolation_level=None)
+    try:
+        for key in sorted(keys):
+            db.execute(f"DROP TABLE IF EXISTS lex_{key}")
+            db.execute(f"DROP TABLE IF EXISTS lex_{key}_docs")
+    finally:
+        db.close()

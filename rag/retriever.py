@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from rag import generation
 from rag.lexical import LexicalIndex
 from rag.settings import Settings
 from rag.store import read_fingerprint
@@ -143,6 +144,7 @@ class Retriever:
         self._col = None
         self._lex: LexicalIndex | None = None
         self._lex_in_step = False
+        self._generation: str | None = None  # the collection's generation when it was opened
         self._glob_cache: dict[str, tuple[list[str], list[str]]] = {}  # pattern -> (all paths, matching)
 
     def close(self) -> None:
@@ -231,7 +233,12 @@ class Retriever:
     # -- pieces -----------------------------------------------------------------------------
 
     def _open(self):
+        if self._col is not None:
+            self._reopen_if_written()
         if self._col is None:
+            # read before opening: a write that lands while we open is noticed by the next search
+            self._generation = generation.current(self.settings.home, self.name)
+            self.store.refresh(self.name, self._generation)
             col = self.store.get(self.name)
             fp = read_fingerprint(col.metadata)
             # a query must be embedded by the model that built the index; chunking does not matter here
@@ -247,6 +254,13 @@ class Retriever:
                     self.name,
                 )
         return self._col, self._lex
+
+    def _reopen_if_written(self) -> None:
+        """Another writer committed since we opened (`rag ingest --watch` next to the chat): reopen."""
+        now = generation.current(self.settings.home, self.name)
+        if now != self._generation:
+            log.info("collection %r changed since it was opened; reopening it", self.name)
+            self.close()
 
     def _glob(self, pattern: str | None) -> _Glob:
         """The glob with its matching paths, from the keyword index's path list when it is in step."""

@@ -3,11 +3,18 @@
 A collection's metadata records how it was built (embedding model, dimension, chunker). Opening
 it with other settings is refused: mixing vectors from two models silently ruins retrieval.
 Rebuilds go into a side collection that is swapped in only when complete.
+
+Only writers (holding the writer lock, ingest/lock.py) finish an interrupted swap; a reader that
+finds the swap half-done reads the complete side collection instead, so it never races a writer's
+delete or rename. A side collection records the pid and host of the process filling it, so a
+rebuild never deletes another live process's rebuild.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -21,6 +28,20 @@ REBUILD_SUFFIX = "__rebuild"
 FP_PREFIX = "rag:"
 # Keys whose change makes stored vectors or chunk boundaries incompatible.
 FP_KEYS = ("embed_model", "dim", "normalized", "chunker", "chunk_size", "chunk_overlap")
+OWNER_PID, OWNER_HOST = "rebuild:pid", "rebuild:host"  # who fills a side collection
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this machine."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, run by another user
+    return True
 
 
 @dataclass(frozen=True)
@@ -52,6 +73,7 @@ class Store:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._client = None
+        self._fresh_as_of: dict[str, str | None] = {}  # collection -> generation the client has seen
 
     @property
     def location(self) -> str:
@@ -62,6 +84,30 @@ class Store:
         if self._client is None:
             self._client = self._connect()
         return self._client
+
+    def refresh(self, name: str, token: str | None) -> None:
+        """Make the client see what another process wrote to `name` up to generation `token`.
+
+        The embedded client keeps serving the vector index it loaded (see rag/generation.py), so a
+        write by another process needs a new client; a Chroma server, or a write by this process
+        (the same client), needs nothing. Called by every reader sharing this Store: the first one
+        reconnects, the others find it done.
+        """
+        from rag import generation
+
+        if self._fresh_as_of.get(name, "unset") == token:
+            return
+        self._fresh_as_of[name] = token
+        if self._client is None or self.settings.chroma_url or generation.written_here(token):
+            return
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        # chromadb caches one System per path for the whole process: forget it (private, no public
+        # way to drop one path's) so the next client loads the index afresh. Not stopped: readers
+        # still holding the old one keep answering until they reopen too.
+        identifier = getattr(self._client, "_identifier", str(self.settings.chroma_path))
+        SharedSystemClient._identifier_to_system.pop(identifier, None)
+        self._client = None
 
     def _connect(self):
         import chromadb
@@ -109,9 +155,16 @@ class Store:
         )
 
     def get(self, name: str):
-        """The existing collection `name`, or CollectionNotFound naming how to create it."""
-        self._finish_interrupted_swap(name)
+        """The existing collection `name` for reading, or CollectionNotFound naming how to create it.
+
+        A rebuild interrupted between deleting the old collection and renaming the new one leaves
+        only the complete side collection: that one is returned, and left for a writer to rename.
+        """
         col = self.find(name)
+        if col is None:
+            side = self.find(name + REBUILD_SUFFIX)
+            if side is not None and read_fingerprint(side.metadata).get("complete") is True:
+                return side
         if col is None:
             raise CollectionNotFound(
                 f"Collection {name!r} does not exist in {self.location} - create it with "
@@ -119,9 +172,14 @@ class Store:
             )
         return col
 
+    def get_for_write(self, name: str):
+        """`get` for a writer (holding the writer lock): an interrupted swap is finished first."""
+        self.finish_interrupted_swap(name)
+        return self.get(name)
+
     def open(self, name: str, fp: dict[str, Any]):
-        """Get or create `name`, refusing it when it was built with other settings."""
-        self._finish_interrupted_swap(name)
+        """Get or create `name` for a writer, refusing it when it was built with other settings."""
+        self.finish_interrupted_swap(name)
         col = self.find(name)
         if col is None:
             return self._create(name, fp, complete=True)
@@ -142,9 +200,26 @@ class Store:
     def begin_rebuild(self, name: str, fp: dict[str, Any]):
         """A fresh, empty side collection to rebuild `name` into."""
         side = name + REBUILD_SUFFIX
-        if self.find(side) is not None:
+        leftover = self.find(side)
+        if leftover is not None:
+            self._refuse_live_rebuild(name, leftover.metadata or {})
             self.client.delete_collection(side)  # a leftover of a rebuild that did not finish
-        return self._create(side, fp, complete=False)
+        col = self._create(side, fp, complete=False)
+        col.modify(metadata={**(col.metadata or {}), OWNER_PID: os.getpid(), OWNER_HOST: socket.gethostname()})
+        return col
+
+    @staticmethod
+    def _refuse_live_rebuild(name: str, meta: dict[str, Any]) -> None:
+        pid, host = int(meta.get(OWNER_PID) or 0), meta.get(OWNER_HOST)
+        if not pid or (pid == os.getpid() and host == socket.gethostname()):
+            return
+        if host == socket.gethostname() and not pid_alive(pid):
+            return
+        where = "this machine" if host == socket.gethostname() else f"host {host}"
+        raise StoreError(
+            f"Collection {name!r} is being rebuilt by pid {pid} on {where} - wait for it to finish; if that "
+            f"process is gone, delete the collection {name + REBUILD_SUFFIX!r} from the Chroma server."
+        )
 
     def finish_rebuild(self, name: str) -> None:
         """Mark the side collection complete and swap it in place of `name`."""
@@ -156,12 +231,13 @@ class Store:
 
     def _swap(self, name: str, side) -> None:
         # delete-then-rename: a crash in between leaves a *complete* side collection, which
-        # _finish_interrupted_swap renames on the next open, so the index is never lost.
+        # finish_interrupted_swap renames on the next writer's open, so the index is never lost.
         if self.find(name) is not None:
             self.client.delete_collection(name)
         side.modify(name=name)
 
-    def _finish_interrupted_swap(self, name: str) -> None:
+    def finish_interrupted_swap(self, name: str) -> None:
+        """Rename a complete side collection left by a crash mid-swap (writers only, under the lock)."""
         side = self.find(name + REBUILD_SUFFIX)
         if side is not None and read_fingerprint(side.metadata).get("complete") is True:
             log.info("finishing an interrupted rebuild of %s", name)

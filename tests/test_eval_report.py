@@ -125,3 +125,19 @@ def test_rag_eval_compare_command(tmp_path: Path) -> None:
     assert "correctness_f1" in out.stdout and "+0.167" in out.stdout and "q1" in out.stdout
     missing = _rag("eval", "compare", str(tmp_path / "a"), str(tmp_path / "nothing"))
     assert missing.returncode == 2 and "no results.json" in missing.stderr
+
+
+def test_resume_cuts_a_half_written_last_line_so_a_second_resume_still_reads_everything(tmp_path: Path) -> None:
+    params = {"kind": "answers", "dataset": "d"}
+    run = Run.start(tmp_path / "run", params)
+    run.add({"id": "1"})
+    with open(tmp_path / "run" / "items.jsonl", "a") as fh:
+        fh.write('{"id": "2", "quest')  # killed while writing item 2
+    first = Run.start(tmp_path / "run", params, resume=True)
+    assert first.done_ids() == {"1"}
+    first.add({"id": "2"})
+    first.add({"id": "3"})
+    second = Run.start(tmp_path / "run", params, resume=True)
+    assert [it["id"] for it in second.items] == ["1", "2", "3"]
+    lines = (tmp_path / "run" / "items.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ["1", "2", "3"]

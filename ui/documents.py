@@ -106,11 +106,22 @@ def ingest_uploads(
 
     Returns the ingest report (None when nothing could be saved) and what was saved or refused.
     """
+    from ingest.lock import write_lock
+
     dest = upload_dir(settings.home, collection)
-    saved = save_uploads(list(files or []), dest, limits)
-    if not saved.saved:
-        return None, saved
-    return sync_paths(settings, embedder, store, collection, [dest], on_progress), saved
+    # one writer lock over saving and syncing: a `rag ingest` of the same folder never sees half a copy
+    with write_lock(settings.home, collection, on_wait=_waiting(on_progress)):
+        saved = save_uploads(list(files or []), dest, limits)
+        if not saved.saved:
+            return None, saved
+        return sync_paths(settings, embedder, store, collection, [dest], on_progress), saved
+
+
+def _waiting(on_progress: OnProgress | None):
+    """Shows who holds the writer lock while an upload waits for it."""
+    if on_progress is None:
+        return None
+    return lambda holder: on_progress(0.0, f"waiting for {holder.describe()} to finish writing this collection")
 
 
 def resync(
@@ -137,7 +148,8 @@ def sync_paths(
 
     progress = CallbackProgress(on_progress) if on_progress else NullProgress()
     try:
-        return Sync(for_collection(settings, collection), embedder, store, progress).run(paths)
+        sync = Sync(for_collection(settings, collection), embedder, store, progress, on_wait=_waiting(on_progress))
+        return sync.run(paths)  # takes the collection's writer lock (ingest.lock)
     finally:
         progress.close()
 
