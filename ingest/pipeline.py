@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ingest.chunking import Chunker, PageText
-from ingest.loaders import LoadError, is_supported, load
+from ingest.loaders import LoadError, encoding_note, is_supported, load
 from ingest.manifest import Entry, Manifest
 from ingest.progress import NullProgress, Progress
 from ingest.walk import Found, iter_files
@@ -243,7 +243,7 @@ class Sync:
         if not chunks:
             return self._not_indexed(path, entry, FileStatus.SKIPPED, "empty: no text to index")
         status = FileStatus.UPDATED if entry else FileStatus.INGESTED
-        result = FileResult(path, status, chunks=len(chunks))
+        result = FileResult(path, status, encoding_note(pages), chunks=len(chunks))
         self.manifest.mark_pending([path])
         if entry:
             self._delete_file(path)
