@@ -37,7 +37,7 @@ def test_a_chroma_url_elsewhere_is_refused_before_anything_connects(tmp_path):
     docs.mkdir()
     (docs / "a.md").write_text("Secret plans.")
     out = rag_in(tmp_path, "ingest", str(docs))
-    assert out.returncode == 2 and "chroma_url" in out.stderr and "RAG_CHROMA_URL" in out.stderr
+    assert out.returncode == 2 and "chroma_url" in out.stderr and "--trust-config" in out.stderr
 
 
 def test_loopback_addresses_and_named_config_files_are_read_without_asking(tmp_path):
