@@ -185,7 +185,7 @@ def chat(
     collection: Optional[str] = CollectionOpt,
     chroma_url: Optional[str] = ChromaOpt,
     host: Optional[str] = typer.Option(
-        None, "--host", help="Address to serve on (default 127.0.0.1; any other needs --auth)."
+        None, "--host", help="Address to serve on (default 127.0.0.1; any other needs --auth-file or RAG_AUTH)."
     ),
     port: Optional[int] = typer.Option(None, "--port", help="Port (default 7860, or RAG_UI_PORT)."),
     auth_file: Optional[Path] = typer.Option(

@@ -140,7 +140,9 @@ class Settings(BaseSettings):
     auth: str | None = Field(
         default=None, description="`user:password` required to open the UI (mandatory off 127.0.0.1)."
     )
-    ssl_certfile: Path | None = Field(default=None, description="TLS certificate (PEM) to serve the chat UI over https.")
+    ssl_certfile: Path | None = Field(
+        default=None, description="TLS certificate (PEM) to serve the chat UI over https."
+    )
     ssl_keyfile: Path | None = Field(default=None, description="Private key (PEM) of `ssl_certfile`.")
     upload_max_mb: float = Field(default=50.0, gt=0, description="Largest single upload (a file or a zip), in MB.")
     upload_max_files: int = Field(default=200, ge=1, description="Most files one upload (or one zip) may add.")

@@ -33,7 +33,8 @@ def _table(title: str, *columns: str) -> Table:
 def print_map(m: SpaceMap, written: Path | None, console: Console | None = None) -> None:
     console = console or Console()
     sample = f" (a sample of {m.total})" if m.total > len(m.ids) else ""
-    console.print(plain(f"{m.collection}: {len(m.ids)} chunks{sample} from {len(set(m.paths))} files, {m.method.upper()}"))
+    files = len(set(m.paths))
+    console.print(plain(f"{m.collection}: {len(m.ids)} chunks{sample} from {files} files, {m.method.upper()}"))
     sizes = Counter(m.topics.tolist())
     table = _table("topics on the map", "topic", "chunks", "label")
     for t, label in sorted(m.topic_labels.items()):

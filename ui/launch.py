@@ -88,8 +88,8 @@ def chat_command(
         )
     demo = build_ui(settings, embedder, store)
     print(
-        f"ragspace chat on {'https' if tls else 'http'}://{_url_host(settings.ui_host)}:{settings.ui_port} (collection {settings.collection!r}); "
-        "Ctrl-C to stop.",
+        f"ragspace chat on {'https' if tls else 'http'}://{_url_host(settings.ui_host)}:{settings.ui_port} "
+        f"(collection {settings.collection!r}); Ctrl-C to stop.",
         file=sys.stderr,
         flush=True,
     )
