@@ -15,8 +15,6 @@ from ui.lazy import gradio as _gr
 from ui.uploads import UploadLimits
 
 
-
-
 class Events:
     """The handlers of every UI event, over the shared embedder, store and engine pool."""
 

@@ -65,8 +65,6 @@ CLICK_JS = """
 """
 
 
-
-
 class SpaceEvents:
     """The Space tab's event handlers over the shared embedder, store and engine pool."""
 
