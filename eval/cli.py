@@ -94,6 +94,8 @@ def _print_retrieval(results: dict, run_dir: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from rag.terminal import plain
+
     table = Table()
     table.add_column("metric")
     table.add_column("value", justify="right")
@@ -107,9 +109,9 @@ def _print_retrieval(results: dict, run_dir: Path) -> None:
         )
         table.add_row(stage, text)
     console = Console()
-    console.print(results.get("summary", ""), highlight=False)
+    console.print(plain(results.get("summary", "")))
     console.print(table)
-    console.print(f"run folder: {run_dir}  (report.html, report.md, results.json)", highlight=False)
+    console.print(plain(f"run folder: {run_dir}  (report.html, report.md, results.json)"))
 
 
 # -- answers, generate, compare ---------------------------------------------------------------
@@ -294,7 +296,10 @@ def _print_summary(results: dict, run_dir: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=results.get("summary"), title_justify="left")
+    from rag.terminal import plain
+
+    summary = results.get("summary")
+    table = Table(title=plain(summary) if summary else None, title_justify="left")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in {**results["metrics"], **(results.get("judge") or {})}.items():
@@ -303,4 +308,4 @@ def _print_summary(results: dict, run_dir: Path) -> None:
         table.add_row(f"{stage} (s)", f"p50 {value['p50']:.2f}, p95 {value['p95']:.2f}")
     console = Console()
     console.print(table)
-    console.print(f"run folder: {run_dir}  (report.md, report.html)")
+    console.print(plain(f"run folder: {run_dir}  (report.md, report.html)"))

@@ -34,6 +34,7 @@ class Page:
 
     text: str  # exactly what chunk offsets refer to
     page: int | None  # 1-based page number for PDFs, None for unpaged formats
+    encoding: str | None = None  # set when the text was not UTF-8 and its encoding was detected
 
 
 class LoadError(Exception):
@@ -118,14 +119,59 @@ def _decode(data: bytes) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _single_page(text: str, empty_reason: str) -> list[Page]:
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _decode_any(data: bytes) -> tuple[str, str | None]:
+    """Decode as `_decode` does; text that is not valid UTF-8 gets its encoding detected
+    (charset-normalizer: Windows-1252, Latin-1 and the like). Returns (text, encoding detected or None).
+    """
+    try:
+        return _decode(data), None
+    except _Undecodable:
+        # Valid multi-byte UTF-8 next to the bad byte means a damaged UTF-8 file, not a legacy
+        # encoding: decoding all of it as, say, Windows-1252 would garble every accent.
+        if _UTF8_MULTIBYTE.search(data) or (found := _detect(data)) is None:
+            raise
+    text, encoding = found
+    _check_not_binary(text)
+    return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
+
+
+def _detect(data: bytes) -> tuple[str, str] | None:
+    """(text, encoding) of legacy 8-bit text, or None when no encoding reads it well."""
+    from charset_normalizer import from_bytes
+    from charset_normalizer.md import mess_ratio
+
+    # Windows-1252 (Latin-1's superset) is the commonest legacy encoding, and on short files
+    # charset-normalizer often prefers a look-alike (French comes out as cp1250, "crčme"). So it
+    # is tried first and kept unless it reads as a mess (Greek or Cyrillic bytes as Latin letters
+    # score > 1; real Western text ~0).
+    try:
+        text = data.decode("cp1252")
+        if mess_ratio(text, 1.0) <= 0.1:
+            return text, "cp1252"
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data).best()
+    return (str(best), best.encoding) if best is not None else None
+
+
+def encoding_note(pages: list[Page]) -> str | None:
+    """What the report says about a file whose encoding was detected (None for UTF-8)."""
+    found = next((p.encoding for p in pages if p.encoding), None)
+    return f"decoded as {found} (not UTF-8); re-save it as UTF-8 to be sure" if found else None
+
+
+def _single_page(text: str, empty_reason: str, encoding: str | None = None) -> list[Page]:
     if not text.strip():
         raise _skipped(empty_reason)
-    return [Page(text=text, page=None)]
+    return [Page(text=text, page=None, encoding=encoding)]
 
 
 def _load_text(data: bytes) -> list[Page]:
-    return _single_page(_decode(data), "empty file")
+    text, encoding = _decode_any(data)
+    return _single_page(text, "empty file", encoding)
 
 
 # ---- HTML ---------------------------------------------------------------------------------
@@ -266,6 +312,21 @@ def _docx_blocks(document: DocxDocument) -> Iterator[str]:
             yield " | ".join(" ".join(cell.text.split()) for cell in cells)
 
 
+def _check_docx_size(data: bytes) -> None:
+    """A DOCX is a zip: refuse one whose parts would expand beyond the upload zip limits."""
+    import zipfile
+
+    from ingest.archive import bomb_problem
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            problem = bomb_problem(archive.infolist())
+    except zipfile.BadZipFile:
+        return  # python-docx reports it as a corrupt DOCX
+    if problem:
+        raise _failed(f"refused DOCX ({problem}); re-save it from your word processor")
+
+
 def _load_docx(data: bytes) -> list[Page]:
     import docx
 
@@ -274,6 +335,7 @@ def _load_docx(data: bytes) -> list[Page]:
             "not a DOCX: this is an old binary .doc or a password-protected document; "
             "remove the password or save it as .docx from your word processor"
         )
+    _check_docx_size(data)
     document = docx.Document(io.BytesIO(data))
     text = "\n".join(block for block in _docx_blocks(document) if block.strip())
     return _single_page(text, "empty: the document has no text in paragraphs or tables")
@@ -283,7 +345,7 @@ def _load_docx(data: bytes) -> list[Page]:
 
 
 def _load_table(data: bytes, default_delimiter: str) -> list[Page]:
-    text = _decode(data)
+    text, encoding = _decode_any(data)
     try:
         dialect: type[csv.Dialect] | str = csv.Sniffer().sniff(text[:_SNIFF_BYTES], ",;\t|")
     except csv.Error:
@@ -298,7 +360,7 @@ def _load_table(data: bytes, default_delimiter: str) -> list[Page]:
         raise _skipped("empty: the table has no values")
     header = [name.strip() for name in rows[0]]
     lines = [_table_row(header, row) for row in rows[1:]]
-    return _single_page("\n".join(lines), "empty: the table has a header but no data rows")
+    return _single_page("\n".join(lines), "empty: the table has a header but no data rows", encoding)
 
 
 def _table_row(header: list[str], row: list[str]) -> str:
@@ -333,7 +395,7 @@ def _flatten(value: object, path: str, out: list[str]) -> None:
 
 def _load_json(data: bytes, *, lines: bool = False) -> list[Page]:
     """Flatten JSON, or JSON Lines with a blank line between records (keeps them in one chunk)."""
-    text = _decode(data)
+    text, encoding = _decode_any(data)
     numbered = enumerate(text.split("\n"), start=1) if lines else [(0, text)]
     records: list[str] = []
     for number, source in numbered:
@@ -348,7 +410,7 @@ def _load_json(data: bytes, *, lines: bool = False) -> list[Page]:
             reason = "not valid JSON (nested too deeply to read): fix it or exclude it"
             raise _failed(reason) from None
         records.append("\n".join(out))
-    return _single_page("\n\n".join(r for r in records if r), "empty: the JSON has no values")
+    return _single_page("\n\n".join(r for r in records if r), "empty: the JSON has no values", encoding)
 
 
 # ---- dispatch -----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 
 from ingest.chunking import Chunker, PageText
-from ingest.loaders import LoadError, is_supported, load
+from ingest.loaders import LoadError, encoding_note, is_supported, load
 from ingest.lock import Holder, write_lock
 from ingest.manifest import Entry, Manifest
 from ingest.progress import NullProgress, Progress
@@ -238,7 +238,7 @@ class Sync:
         if not chunks:
             return self._not_indexed(path, entry, FileStatus.SKIPPED, "empty: no text to index")
         status = FileStatus.UPDATED if entry else FileStatus.INGESTED
-        result = FileResult(path, status, chunks=len(chunks))
+        result = FileResult(path, status, encoding_note(pages), chunks=len(chunks))
         self.manifest.mark_pending([path])
         if entry:  # its old chunks stay searchable until the new ones are in (_complete)
             self.report.totals.chunks_deleted += entry.n_chunks

@@ -1,7 +1,7 @@
 """The `rag` command line: a thin edge over rag/ and ingest/.
 
 Exit codes: 0 success; 1 some files failed to ingest (the rest were ingested); 2 a usage,
-settings, model or store error (nothing was changed).
+settings, model or store error (nothing was changed); 3 an unexpected error (see rag.crash).
 """
 
 from __future__ import annotations
@@ -205,16 +205,27 @@ def chat(
     collection: Optional[str] = CollectionOpt,
     chroma_url: Optional[str] = ChromaOpt,
     host: Optional[str] = typer.Option(
-        None, "--host", help="Address to serve on (default 127.0.0.1; any other needs --auth)."
+        None, "--host", help="Address to serve on (default 127.0.0.1; any other needs --auth-file or RAG_AUTH)."
     ),
     port: Optional[int] = typer.Option(None, "--port", help="Port (default 7860, or RAG_UI_PORT)."),
-    auth: Optional[str] = typer.Option(None, "--auth", help="user:password needed to open the UI (default: RAG_AUTH)."),
+    auth_file: Optional[Path] = typer.Option(
+        None, "--auth-file", help="A file holding user:password needed to open the UI (or set RAG_AUTH)."
+    ),
+    auth: Optional[str] = typer.Option(None, "--auth", hidden=True, help="Refused: visible in `ps`."),
+    ssl_certfile: Optional[Path] = typer.Option(None, "--ssl-certfile", help="TLS certificate (PEM): serve https."),
+    ssl_keyfile: Optional[Path] = typer.Option(None, "--ssl-keyfile", help="TLS private key (PEM) of --ssl-certfile."),
     llm: Optional[str] = typer.Option(None, "--llm", help="auto | ollama[:MODEL] | embedded[:PATH.gguf]"),
 ) -> None:
     """Chat with your documents in the browser (`--collection samples` indexes the sample documents on first run)."""
+    from ui.config import refuse_auth_flag
     from ui.launch import chat_command
 
-    chat_command(collection=collection, host=host, port=port, auth=auth, llm=llm, chroma_url=chroma_url)
+    if auth is not None:
+        refuse_auth_flag()
+    chat_command(
+        collection=collection, host=host, port=port, auth_file=auth_file, llm=llm, chroma_url=chroma_url,
+        ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+    )  # fmt: skip
 
 
 @app.command()
@@ -247,8 +258,26 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 
+@app.callback()
+def _root(
+    debug: bool = typer.Option(
+        False, "--debug", help="Print the traceback of an unexpected error (any position; or RAG_DEBUG=1)."
+    ),
+    trust_config: bool = typer.Option(
+        False, "--trust-config", help="Let ./rag.toml point chroma_url/ollama_host at another machine (any position)."
+    ),
+) -> None:
+    """ragspace: chat with a folder of documents, locally. Start with `rag ingest FOLDER`."""
+    # main() takes `--debug` and `--trust-config` out of argv so every subcommand accepts them; this documents them
+
+
 def main() -> None:
-    """Entry point: runs the app and turns our domain errors into a message and an exit code."""
+    """Entry point: runs the app and turns errors into a message and an exit code (see module doc)."""
+    from rag.config_trust import take_trust_flag
+    from rag.crash import report_unexpected, take_debug_flag
+
+    debug = take_debug_flag(sys.argv)
+    take_trust_flag(sys.argv)
     try:
         app()
     except RagError as exc:
@@ -257,6 +286,8 @@ def main() -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except Exception as exc:  # not ours: one line and exit 3, never the "some files failed" code
+        sys.exit(report_unexpected(exc, debug))
 
 
 if __name__ == "__main__":

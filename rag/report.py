@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rag.settings import Settings
+from rag.terminal import line, plain
 from rag.types import Answer, FileStatus, IngestReport
 
 STYLE = {
@@ -26,7 +27,7 @@ def print_report(report: IngestReport, *, verbose: bool = False, console: Consol
         for col in ("status", "chunks", "file", "reason"):
             table.add_column(col, overflow="fold")
         for f in rows:
-            table.add_row(f"[{STYLE[f.status]}]{f.status.value}[/]", str(f.chunks), f.path, f.reason or "")
+            table.add_row(plain(f.status.value, STYLE[f.status]), str(f.chunks), plain(f.path), plain(f.reason))
         console.print(table)
     t = report.totals
     console.print(
@@ -38,7 +39,7 @@ def print_report(report: IngestReport, *, verbose: bool = False, console: Consol
 
 def print_status(settings: Settings, rows: list[dict], console: Console | None = None) -> None:
     console = console or Console()
-    console.print(f"store: {settings.chroma_url or settings.chroma_path}")
+    console.print(line("store: ", str(settings.chroma_url or settings.chroma_path)))
     if not rows:
         console.print("No collections yet - create one with `rag ingest FOLDER`.")
         return
@@ -48,8 +49,9 @@ def print_status(settings: Settings, rows: list[dict], console: Console | None =
     for r in rows:
         built = ", ".join(f"{k}={v}" for k, v in r["built_with"].items())
         table.add_row(
-            r["name"], str(r["files"]), str(r["chunks"]), built, "\n".join(r["roots"]), r["last_indexed"] or ""
-        )
+            plain(r["name"]), str(r["files"]), str(r["chunks"]), plain(built), plain("\n".join(r["roots"])),
+            plain(r["last_indexed"]),
+        )  # fmt: skip
     console.print(table)
 
 
@@ -57,31 +59,31 @@ def print_answer(answer: Answer, *, streamed: str | None = None, console: Consol
     """The answer (again only if checking changed what was streamed), sources, flags and provenance."""
     console = console or Console()
     if not streamed:
-        console.print(answer.text, markup=False, highlight=False)
+        console.print(plain(answer.text))
     else:
         console.print()
         if answer.text.strip() != streamed.strip():
             console.print("[dim]checked answer:[/]")
-            console.print(answer.text, markup=False, highlight=False)
+            console.print(plain(answer.text))
     if answer.rewritten_query:
-        console.print(f"[dim]searched for: {answer.rewritten_query}[/]", highlight=False)
+        console.print(plain(f"searched for: {answer.rewritten_query}", "dim"))
     table = Table(title="closest passages" if answer.abstained else "sources", title_justify="left")
     for col in ("n", "file", "page", "score", "passage"):
         table.add_column(col, overflow="fold")
     for s in answer.sources:
         snippet = " ".join(s.text.split())
         table.add_row(
-            f"[{s.n}]",
-            s.path,
+            plain(f"[{s.n}]"),
+            plain(s.path),
             str(s.page or ""),
             f"{s.score:.3f}",
-            snippet[:160] + ("..." if len(snippet) > 160 else ""),
+            plain(snippet[:160] + ("..." if len(snippet) > 160 else "")),
         )
     console.print(table)
     for u in answer.unsupported:
-        console.print(f"[yellow]unsupported:[/] {u.sentence} [dim]({u.reason})[/]", highlight=False)
+        console.print(line(("unsupported:", "yellow"), f" {u.sentence} ", (f"({u.reason})", "dim")))
     for n in answer.invalid_citations:
-        console.print(f"[yellow]removed citation [{n}]:[/] no such source", highlight=False)
+        console.print(line((f"removed citation [{n}]:", "yellow"), " no such source"))
     notes = []
     if answer.citations_added:
         notes.append("citations added by the checker")
@@ -91,10 +93,11 @@ def print_answer(answer: Answer, *, streamed: str | None = None, console: Consol
     who = f"{answer.backend}:{answer.model}" if answer.backend else "no LLM (abstained)"
     first = f", first token {t.first_token_s:.2f}s" if t.first_token_s is not None else ""
     console.print(
-        f"[dim]{who} - retrieve {t.retrieve_s * 1000:.0f} ms{first}, total {t.total_s:.2f}s"
-        + ("; " + "; ".join(notes) if notes else "")
-        + "[/]",
-        highlight=False,
+        plain(
+            f"{who} - retrieve {t.retrieve_s * 1000:.0f} ms{first}, total {t.total_s:.2f}s"
+            + ("; " + "; ".join(notes) if notes else ""),
+            "dim",
+        )
     )
 
 

@@ -140,10 +140,24 @@ class Settings(BaseSettings):
     auth: str | None = Field(
         default=None, description="`user:password` required to open the UI (mandatory off 127.0.0.1)."
     )
+    ssl_certfile: Path | None = Field(
+        default=None, description="TLS certificate (PEM) to serve the chat UI over https."
+    )
+    ssl_keyfile: Path | None = Field(default=None, description="Private key (PEM) of `ssl_certfile`.")
     upload_max_mb: float = Field(default=50.0, gt=0, description="Largest single upload (a file or a zip), in MB.")
     upload_max_files: int = Field(default=200, ge=1, description="Most files one upload (or one zip) may add.")
     zip_max_mb: float = Field(
         default=200.0, gt=0, description="Most MB a zip may expand to (guards against zip bombs)."
+    )
+    ui_folders: list[Path] = Field(
+        default_factory=list,
+        description="Folders the chat UI may re-sync besides those a collection was built from (and their "
+        "sub-folders); any other path sent to the UI is refused.",
+    )
+    ui_models: list[Path] = Field(
+        default_factory=list,
+        description="GGUF files the chat UI's Settings box may choose (`embedded:PATH`), besides the bundled "
+        "model, Ollama's models and `llm`; any other model is refused.",
     )
     chat_concurrency: int = Field(
         default=4,
@@ -199,7 +213,10 @@ def load_settings(**overrides: Any) -> Settings:
     Raises:
         ConfigError: naming the bad field and where it came from.
     """
+    from rag.config_trust import check_config_file
+
     given = {k: v for k, v in overrides.items() if v is not None}
+    check_config_file(config_file(), "RAG_CONFIG" not in os.environ, given)
     try:
         return Settings(**given)
     except ValidationError as exc:

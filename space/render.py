@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
+from rag.terminal import line, plain
 from space.vectors import preview
 
 if TYPE_CHECKING:
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
 
 
 def _table(title: str, *columns: str) -> Table:
-    table = Table(title=title, show_lines=False)
+    # titles can hold the user's text or a collection's words: never markup
+    table = Table(title=plain(title), show_lines=False)
     for c in columns:
         table.add_column(c, overflow="fold")
     return table
@@ -31,14 +33,15 @@ def _table(title: str, *columns: str) -> Table:
 def print_map(m: SpaceMap, written: Path | None, console: Console | None = None) -> None:
     console = console or Console()
     sample = f" (a sample of {m.total})" if m.total > len(m.ids) else ""
-    console.print(f"{m.collection}: {len(m.ids)} chunks{sample} from {len(set(m.paths))} files, {m.method.upper()}")
+    files = len(set(m.paths))
+    console.print(plain(f"{m.collection}: {len(m.ids)} chunks{sample} from {files} files, {m.method.upper()}"))
     sizes = Counter(m.topics.tolist())
     table = _table("topics on the map", "topic", "chunks", "label")
     for t, label in sorted(m.topic_labels.items()):
-        table.add_row(str(t), str(sizes.get(t, 0)), label)
+        table.add_row(str(t), str(sizes.get(t, 0)), plain(label))
     console.print(table)
     if written:
-        console.print(f"map written to {written}")
+        console.print(line("map written to ", str(written)))
     else:
         console.print("write it with --out map.html (interactive) or --out map.png")
 
@@ -50,14 +53,14 @@ def print_topics(found: Topics, vecs: Vectors, console: Console | None = None) -
     table = _table(f"topics in {vecs.collection!r}", "topic", "chunks", "distinctive terms", "example passages")
     for t in found.topics:
         examples = "\n".join(f"{Path(vecs.paths[i]).name}: {preview(vecs.texts[i], 100)}" for i in t.examples)
-        table.add_row(str(t.id), str(t.size), ", ".join(t.terms), examples)
+        table.add_row(str(t.id), str(t.size), plain(", ".join(t.terms)), plain(examples))
     console.print(table)
 
 
 def print_hits(hits: list[Hit], title: str, console: Console | None = None) -> None:
     table = _table(title, "cosine", "file", "passage")
     for h in hits:
-        table.add_row(f"{h.score:.3f}", h.path, h.preview)
+        table.add_row(f"{h.score:.3f}", plain(h.path), plain(h.preview))
     (console or Console()).print(table)
 
 
@@ -66,7 +69,7 @@ def print_arithmetic(expr: str, result: Arithmetic, console: Console | None = No
     shown = " ".join(f"{'+' if s > 0 else '-'} {t}" for s, t in result.terms).lstrip("+ ")
     table = _table(f"terms nearest to {shown}", "cosine", "term", "")
     for term, score, given in result.nearest_terms:
-        table.add_row(f"{score:.3f}", term, "[dim](given)[/]" if given else "")
+        table.add_row(f"{score:.3f}", plain(term), "[dim](given)[/]" if given else "")
     console.print(table)
     print_hits(result.nearest_chunks, "nearest chunks", console)
     console.print(
@@ -83,8 +86,8 @@ def print_duplicates(pairs: list[FilePair], threshold: float, n: int, console: C
     table = _table(f"near-duplicates at cosine >= {threshold}", "file A", "file B", "pairs", "A", "B", "best",
                    "example")  # fmt: skip
     for p in pairs:
-        table.add_row(p.file_a, p.file_b, str(len(p.pairs)), f"{p.chunks_a}/{p.total_a}", f"{p.chunks_b}/{p.total_b}",
-                      f"{p.best:.3f}", p.pairs[0].preview[:120])  # fmt: skip
+        table.add_row(plain(p.file_a), plain(p.file_b), str(len(p.pairs)), f"{p.chunks_a}/{p.total_a}",
+                      f"{p.chunks_b}/{p.total_b}", f"{p.best:.3f}", plain(p.pairs[0].preview[:120]))  # fmt: skip
     console.print(table)
     console.print("A/B: chunks of each file that have a near-copy in the other. Remove or merge the copies, then "
                   "`rag ingest` again.")  # fmt: skip
@@ -92,14 +95,14 @@ def print_duplicates(pairs: list[FilePair], threshold: float, n: int, console: C
 
 def print_health(report: Health, console: Console | None = None) -> None:
     console = console or Console()
-    console.print(f"{report.collection}: {report.chunks} chunks (neighbour measures on {report.sampled})")
+    console.print(plain(f"{report.collection}: {report.chunks} chunks (neighbour measures on {report.sampled})"))
     table = _table("health of the space", "measure", "value", "what it means", "what to do")
     for m in report.measures:
-        table.add_row(m.name, m.shown, m.meaning, m.advice)
+        table.add_row(plain(m.name), plain(m.shown), plain(m.meaning), plain(m.advice))
     console.print(table)
     hubs = next((m.details.get("hubs") for m in report.measures if m.name == "hubness"), None)
     if hubs:
-        console.print("top hubs: " + "; ".join(f"{h['path']} (in {h['k_occurrence']} lists)" for h in hubs))
+        console.print(plain("top hubs: " + "; ".join(f"{h['path']} (in {h['k_occurrence']} lists)" for h in hubs)))
 
 
 def print_compression(rows: list[Row], n: int, m: int, source: str, plot: Path | None, console=None) -> None:
@@ -107,8 +110,8 @@ def print_compression(rows: list[Row], n: int, m: int, source: str, plot: Path |
     table = _table(f"recall@{rows[0].k} against float32 ({n} chunks, {source})", "vectors", "bytes/vector",
                    "memory saved", f"recall@{rows[0].k}")  # fmt: skip
     for r in rows:
-        table.add_row(r.name, f"{r.bytes_per_vector:g}", f"{r.memory_saving:.1f}x", f"{r.recall:.3f}")
+        table.add_row(plain(r.name), f"{r.bytes_per_vector:g}", f"{r.memory_saving:.1f}x", f"{r.recall:.3f}")
     console.print(table)
     console.print("[dim]Rescoring keeps the float32 vectors on disk and reads 4 x k candidates per query.[/]")
     if plot:
-        console.print(f"plot written to {plot}")
+        console.print(line("plot written to ", str(plot)))

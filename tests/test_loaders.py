@@ -133,16 +133,47 @@ def test_control_characters_without_nul_fail_as_binary(tmp_path: Path) -> None:
     assert "looks like binary data (100% control characters" in error.reason
 
 
-def test_invalid_utf8_names_the_byte_and_the_fix(tmp_path: Path) -> None:
-    error = load_error(tmp_path, "latin1.txt", "first line\ncafé au lait\n".encode("latin-1"))
+def test_damaged_utf8_names_the_byte_and_the_fix(tmp_path: Path) -> None:
+    # valid UTF-8 accents around one bad byte: a damaged UTF-8 file, not a legacy encoding
+    error = load_error(tmp_path, "broken.txt", "first line\ncafé au lait\n".encode() + b"\xff cr\xc3\xa8me\n")
     assert not error.skipped
-    assert error.reason == ("not valid text: invalid UTF-8 at byte 14 (line 2); re-save the file as UTF-8")
+    assert error.reason == ("not valid text: invalid UTF-8 at byte 25 (line 3); re-save the file as UTF-8")
 
 
-def test_legacy_8bit_text_is_invalid_utf8_not_binary(tmp_path: Path) -> None:
-    greek = "Καλημέρα κόσμε, αυτό είναι ελληνικό κείμενο.\n".encode("iso-8859-7")
-    error = load_error(tmp_path, "greek.txt", greek)
-    assert error.reason.startswith("not valid text: invalid UTF-8 at byte 0")
+LEGACY = [
+    ("latin1.txt", "first line\ncafé au lait, crème brûlée et pâté.\n", "latin-1"),
+    ("windows.txt", "He said \u201cit costs \u20ac5\u201d \u2014 and left.\nThe caf\u00e9 closes at nine.\n", "cp1252"),
+    ("greek.txt", "Καλημέρα κόσμε, αυτό είναι ελληνικό κείμενο για τη δοκιμή.\n", "iso-8859-7"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "encoding"), LEGACY)
+def test_legacy_8bit_text_is_decoded_and_its_encoding_reported(tmp_path: Path, name, text, encoding) -> None:
+    from ingest.loaders import encoding_note
+
+    pages = load_file(write(tmp_path, name, text.encode(encoding)))
+    assert pages[0].text == text
+    assert pages[0].encoding and "decoded as" in encoding_note(pages)
+
+
+def test_legacy_csv_and_json_are_decoded_too(tmp_path: Path) -> None:
+    [table] = load_file(write(tmp_path, "old.csv", "name,city\nJosé,Málaga\nRenée,Besançon\n".encode("cp1252")))
+    assert "name: José; city: Málaga" in table.text and table.encoding
+    [doc] = load_file(write(tmp_path, "old.json", '{"plat": "crème brûlée", "prix": "5 €"}'.encode("cp1252")))
+    assert "plat: crème brûlée" in doc.text and doc.encoding
+
+
+def test_ingest_report_names_the_detected_encoding(tmp_path: Path, settings, embedder) -> None:
+    from tests.helpers import sync
+
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "old.txt").write_bytes("Le café ouvre à sept heures, la crème est fraîche.\n".encode("cp1252"))
+    (folder / "new.txt").write_text("The ferry leaves at noon.\n", encoding="utf-8")
+    report = sync(settings, embedder, [folder])
+    by_name = {Path(f.path).name: f for f in report.files}
+    assert by_name["old.txt"].status.value == "ingested" and "decoded as" in by_name["old.txt"].reason
+    assert by_name["new.txt"].reason is None
 
 
 # ---- HTML -------------------------------------------------------------------------------
@@ -364,8 +395,8 @@ def test_csv_with_only_a_header_is_skipped(tmp_path: Path) -> None:
     assert error.skipped and error.reason.startswith("empty:")
 
 
-def test_csv_in_latin1_fails_like_text(tmp_path: Path) -> None:
-    error = load_error(tmp_path, "old.csv", "name\nJosé\n".encode("latin-1"))
+def test_damaged_utf8_csv_fails_like_text(tmp_path: Path) -> None:
+    error = load_error(tmp_path, "old.csv", "name\nJosé\n".encode() + b"\xff\n")
     assert not error.skipped and error.reason.startswith("not valid text: invalid UTF-8")
 
 

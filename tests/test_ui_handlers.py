@@ -324,7 +324,7 @@ def test_upload_ingest_list_remove(embedder, tmp_path):
 
 
 def test_resync_folder_and_bad_folder(embedder, tmp_path):
-    s = settings()
+    s = settings(ui_folders=[tmp_path])  # a folder new to the collection must be allowed by the operator
     store = Store(s)
     folder = shutil.copytree(DATA / "docs", tmp_path / "docs")
     first = docs.resync(s, embedder, store, "docs", str(folder))

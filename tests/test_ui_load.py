@@ -21,7 +21,10 @@ ON_TOPIC = ["What is ragspace?", "How does ragspace work?", "Does ragspace send 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, embedder):
     # top_k 2 and 48 answer tokens keep 10 model answers in a modest time on 2 cores
-    with running_app(tmp_path_factory.mktemp("ui-load"), embedder, top_k=2, max_answer_tokens=48) as running:
+    allowed = tmp_path_factory.mktemp("ui-folders")  # the UI re-syncs only folders it is allowed
+    with running_app(
+        tmp_path_factory.mktemp("ui-load"), embedder, top_k=2, max_answer_tokens=48, ui_folders=[allowed]
+    ) as running:
         yield running
 
 
@@ -98,7 +101,7 @@ def filler(n: int) -> str:
 def test_a_long_ingestion_does_not_hold_up_chat(app, tmp_path):
     from gradio_client import Client
 
-    folder = tmp_path / "gannets"
+    folder = app.settings.ui_folders[0] / "gannets"
     folder.mkdir()
     for n in range(FILLER_FILES):
         (folder / f"note-{n:03}.md").write_text(filler(n), encoding="utf-8")

@@ -4,11 +4,13 @@ a clicked point opens its passage (as text). Same real parts and browser set-up 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import DATA
-from tests.test_ui_browser import ANSWER_TIMEOUT_MS, CHROMIUM, ask, browser, page  # noqa: F401 - shared fixtures
+from tests.test_ui_browser import CHROMIUM, ask, browser, page, present, wait_for  # noqa: F401 - shared fixtures
 from tests.ui_server import running_app
 from ui import space as sp
 
@@ -47,25 +49,17 @@ def trace_points(pg, name: str) -> int:
     )
 
 
-def wait_for_trace(pg, name: str) -> None:
-    pg.wait_for_function(
-        "([sel, name]) => { const gd = document.querySelector(sel);"
-        " return !!(gd && gd.data && gd.data.some((t) => t.name === name)); }",
-        arg=[MAP, name],
-        timeout=ANSWER_TIMEOUT_MS,
-    )
+def wait_for_trace(pg, app, name: str) -> None:
+    gd = f"document.querySelector({json.dumps(MAP)})"
+    wait_for(pg, app, f"!!({gd}?.data?.some((t) => t.name === {json.dumps(name)}))", f"the map's {name!r} trace")
 
 
-def click_a_ring(pg) -> None:
+def click_a_ring(pg, app) -> None:
     """Click the centre of the best source's ring (clear of the star, which has no passage), once our
     plotly_click listener is on the current plot (the tab re-attaches it on a timer after each redraw);
     a click that lands while the plot redraws is retried, at most three times."""
-    pg.wait_for_function(
-        "(sel) => { const gd = document.querySelector(sel);"
-        " return !!(gd && gd._ev && gd._ev.listeners('plotly_click').some((f) => f.__rag)); }",
-        arg=MAP,
-        timeout=ANSWER_TIMEOUT_MS,
-    )
+    gd = f"document.querySelector({json.dumps(MAP)})"
+    wait_for(pg, app, f"!!({gd}?._ev?.listeners('plotly_click').some((f) => f.__rag))", "the map's click listener")
     traces = pg.locator("#rag-space-map .scatterlayer .trace")
     names = pg.evaluate(f"document.querySelector('{MAP}').data.map((t) => t.name)")
     star = traces.nth(names.index("question")).locator(".point").first.bounding_box()
@@ -76,23 +70,23 @@ def click_a_ring(pg) -> None:
     for attempt in range(3):
         pg.mouse.move(x, y)
         pg.mouse.click(x, y)
-        try:
-            pg.wait_for_selector(
-                "#rag-space-passage .rag-passage", timeout=20_000 if attempt < 2 else ANSWER_TIMEOUT_MS
-            )
+        if attempt == 2:
+            wait_for(pg, app, present("#rag-space-passage .rag-passage"), "the clicked point's passage")
+            return
+        try:  # a click lost in a redraw shows nothing at all: retry once the page had time to react
+            pg.wait_for_selector("#rag-space-passage .rag-passage", timeout=20_000)
             return
         except PlaywrightTimeout:
-            if attempt == 2:
-                raise
+            continue
 
 
-def open_space(pg) -> None:
+def open_space(pg, app) -> None:
     pg.get_by_role("tab", name="Space").click()
-    pg.wait_for_selector("#rag-space-map .scatterlayer .point", timeout=ANSWER_TIMEOUT_MS)
+    wait_for(pg, app, present("#rag-space-map .scatterlayer .point"), "the map's points")
 
 
 def test_the_map_renders_a_point_per_chunk_and_a_question_rings_its_sources(page, app, tmp_path):  # noqa: F811
-    open_space(page)
+    open_space(page, app)
     chunks = stored(app)
     assert page.locator("#rag-space-map .scatterlayer .point").count() == len(chunks)
     legend = page.locator("#rag-space-map .legend").text_content()
@@ -106,7 +100,7 @@ def test_the_map_renders_a_point_per_chunk_and_a_question_rings_its_sources(page
 
     page.fill("#rag-space-text textarea", "Quillon lighthouse lamp")
     page.click("#rag-space-show")
-    wait_for_trace(page, "sources")
+    wait_for_trace(page, app, "sources")
     assert trace_points(page, "sources") == app.settings.top_k  # every retrieved source is ringed
     assert trace_points(page, "question") == 1
     shown = page.inner_text("#rag-space-shown")
@@ -115,7 +109,7 @@ def test_the_map_renders_a_point_per_chunk_and_a_question_rings_its_sources(page
 
     # click a source's ring (one clear of the question's star, which has no passage): its passage opens,
     # the document's markup shown as text
-    click_a_ring(page)
+    click_a_ring(page, app)
     chunk_id = page.locator("#rag-space-pick textarea, #rag-space-pick input").first.input_value()
     passage = page.locator("#rag-space-passage .rag-passage")
     assert " ".join(passage.inner_text().split()) == " ".join(chunks[chunk_id].split())
@@ -126,13 +120,13 @@ def test_the_map_renders_a_point_per_chunk_and_a_question_rings_its_sources(page
 
 
 def test_the_last_chat_answer_and_its_sources_are_drawn_on_the_map(page, app, tmp_path):  # noqa: F811
-    ask(page, "What is ragspace?")
+    ask(page, app, "What is ragspace?")
     chat_files = {
         line.split("·")[0].split("]")[-1].strip()
         for line in page.locator("#rag-sources .rag-source summary").all_inner_texts()
     }
-    open_space(page)
-    wait_for_trace(page, "question")
+    open_space(page, app)
+    wait_for_trace(page, app, "question")
     shown = page.inner_text("#rag-space-shown")
     assert "last chat question" in shown and "What is ragspace?" in shown
     assert trace_points(page, "sources") == page.locator("#rag-sources .rag-source").count() >= 1
@@ -140,6 +134,6 @@ def test_the_last_chat_answer_and_its_sources_are_drawn_on_the_map(page, app, tm
     # the non-JS path: pick a source from the list and read its passage
     page.locator("#rag-space-source input").click()
     page.locator("#rag-space-source [role=option]").first.click()
-    page.wait_for_selector("#rag-space-passage .rag-passage", timeout=ANSWER_TIMEOUT_MS)
+    wait_for(page, app, present("#rag-space-passage .rag-passage"), "the picked source's passage")
     assert page.inner_text("#rag-space-passage .rag-passage").strip()
     page.screenshot(path=tmp_path / "space-chat.png")

@@ -20,6 +20,14 @@ class RunningApp:
     url: str
     settings: Settings
     store: Store
+    demo: object = None  # the gr.Blocks being served (its queue tells whether the server is busy)
+
+    def busy(self) -> bool:
+        """Whether the server is running or queueing an event (an answer, an ingestion...)."""
+        queue = getattr(self.demo, "_queue", None)
+        if queue is None:
+            return False
+        return len(queue) > 0 or any(job is not None for job in queue.active_jobs)
 
 
 @contextmanager
@@ -56,6 +64,6 @@ def running_app(home: Path, embedder, **overrides) -> Iterator[RunningApp]:
         demo = build_ui(settings, embedder, store, ui=ui)
         url = serve(demo, "127.0.0.1", free_port(), None, ui, block=False)
         try:
-            yield RunningApp(url, settings, store)
+            yield RunningApp(url, settings, store, demo)
         finally:
             demo.close()

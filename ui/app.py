@@ -246,6 +246,10 @@ def serve(
     from rag.settings import load_settings
 
     ui = ui or load_settings()
+    tls = {}
+    if ui.ssl_certfile and ui.ssl_keyfile:
+        # ssl_verify only concerns gradio's own start-up probe of this server (often a self-signed cert)
+        tls = {"ssl_certfile": str(ui.ssl_certfile), "ssl_keyfile": str(ui.ssl_keyfile), "ssl_verify": False}
     _, url, _ = demo.launch(
         server_name=host,
         server_port=port,
@@ -259,6 +263,7 @@ def serve(
         run_history=False,
         footer_links=["api"],
         mcp_server=False,
+        **tls,
         **_assets(),
     )
     return url

@@ -129,16 +129,38 @@ def resync(
 ) -> IngestReport:
     """Sync a folder (new, changed and deleted files) into `collection`.
 
+    Only a folder the collection was built from, or one under `settings.ui_folders`, may be
+    synced: the UI (and its API) must not index, and then read back, any path on the server.
+
     Raises:
-        ConfigError: no folder given, or it does not exist.
+        ConfigError: no folder given, it is not allowed, or it does not exist.
     """
     folder = (folder or "").strip()
     if not folder:
-        raise ConfigError("Choose a folder to re-sync (one the collection was built from, or type a path).")
+        raise ConfigError("Choose a folder to re-sync (one the collection was built from).")
     path = Path(folder).expanduser()
+    allowed = allowed_folders(settings, store, collection)
+    if not _inside_any(path, allowed):
+        shown = ", ".join(str(a) for a in allowed) or "none yet"
+        raise ConfigError(
+            f"{folder} is not a folder collection {collection!r} was built from (allowed: {shown}). "
+            "To re-sync it from the UI, add it to `ui_folders` in the server's rag.toml (or RAG_UI_FOLDERS), "
+            f"or run `rag ingest PATH --collection {collection}` on the server."
+        )
     if not path.exists():
         raise ConfigError(f"{path} does not exist on the machine running ragspace - check the path.")
     return sync_paths(settings, embedder, store, collection, [path], on_progress)
+
+
+def allowed_folders(settings: Settings, store, collection: str) -> list[Path]:
+    """What the UI may re-sync in `collection`: the folders it was built from, plus `ui_folders`."""
+    return [Path(p) for p in roots(settings, store, collection)] + [Path(p).expanduser() for p in settings.ui_folders]
+
+
+def _inside_any(path: Path, folders: list[Path]) -> bool:
+    # resolved, so "root/../elsewhere" and symlinks out of a root count as where they lead
+    target = path.resolve()
+    return any(target == f.resolve() or target.is_relative_to(f.resolve()) for f in folders)
 
 
 def sync_paths(

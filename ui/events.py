@@ -11,13 +11,8 @@ from rag.settings import Settings
 from ui import documents as docs
 from ui import handlers, render
 from ui.handlers import Session
+from ui.lazy import gradio as _gr
 from ui.uploads import UploadLimits
-
-
-def _gr():
-    import gradio as gr
-
-    return gr
 
 
 class Events:
@@ -69,6 +64,12 @@ class Events:
         )
 
     def on_options(self, top_k, hybrid, threshold, temperature, llm, session: Session) -> tuple:
+        try:
+            llm = handlers.check_llm(self.settings, llm, session.options.llm)
+        except RagError as exc:
+            gr = _gr()
+            gr.Warning(str(exc))
+            llm = session.options.llm  # keep the model this session had; the others still apply
         session = handlers.set_options(session, top_k, hybrid, threshold, temperature, llm)
         return session, self.status(session)
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 
 from rag.errors import CollectionNotFound, ConfigError, RagError
@@ -66,30 +67,78 @@ class Session:
 
 
 class EnginePool:
-    """Engines by (collection, llm spec), shared by all sessions; built on first use."""
+    """Engines by (collection, llm spec), shared by all sessions; built on first use.
 
-    def __init__(self, settings: Settings, factory: EngineFactory) -> None:
+    At most `max_engines` are kept (least recently used dropped first). An engine dropped while a
+    session still uses it (see `lease`) is closed only when that session is done with it.
+    """
+
+    def __init__(self, settings: Settings, factory: EngineFactory, max_engines: int = 8) -> None:
         self.settings = settings
         self.factory = factory
-        self._engines: dict[tuple[str, str], object] = {}
+        self.max_engines = max_engines
+        self._engines: OrderedDict[tuple[str, str], object] = OrderedDict()
+        self._users: dict[int, int] = {}  # id(engine) -> leases open now
+        self._retired: dict[int, object] = {}  # dropped while leased: closed when the last lease ends
         self._lock = threading.Lock()
 
     def get(self, collection: str, llm: str):
-        key = (collection, llm)
+        """The engine for (collection, llm); use `lease` while it is in use for a while."""
         with self._lock:
-            if key not in self._engines:
-                config = self.settings.model_copy(update={"collection": collection, "llm": llm})
-                self._engines[key] = self.factory(config)
-            return self._engines[key]
+            engine, dropped = self._get(collection, llm)
+        _close_all(dropped)
+        return engine
+
+    @contextmanager
+    def lease(self, collection: str, llm: str) -> Iterator[object]:
+        """The engine, kept open (not closed by `forget` or eviction) until the block ends."""
+        with self._lock:
+            engine, dropped = self._get(collection, llm)
+            self._users[id(engine)] = self._users.get(id(engine), 0) + 1
+        _close_all(dropped)
+        try:
+            yield engine
+        finally:
+            with self._lock:
+                left = self._users[id(engine)] = self._users[id(engine)] - 1
+                if not left:
+                    del self._users[id(engine)]
+                last = [self._retired.pop(id(engine))] if not left and id(engine) in self._retired else []
+            _close_all(last)
 
     def forget(self, collection: str, llm: str | None = None) -> None:
         """Drop cached engines (after an LLM failure, so the next question resolves the backend again)."""
         with self._lock:
-            for key in [k for k in self._engines if k[0] == collection and llm in (None, k[1])]:
-                engine = self._engines.pop(key)
-                close = getattr(getattr(engine, "retriever", None), "close", None)
-                if close:
-                    close()
+            keys = [k for k in self._engines if k[0] == collection and llm in (None, k[1])]
+            dropped = [e for k in keys if (e := self._drop(self._engines.pop(k))) is not None]
+        _close_all(dropped)
+
+    def _get(self, collection: str, llm: str) -> tuple[object, list]:
+        # called with the lock held; returns the engine and the evicted engines that may be closed now
+        key = (collection, llm)
+        if key not in self._engines:
+            config = self.settings.model_copy(update={"collection": collection, "llm": llm})
+            self._engines[key] = self.factory(config)
+        self._engines.move_to_end(key)
+        dropped = []
+        while len(self._engines) > self.max_engines:
+            if (e := self._drop(self._engines.popitem(last=False)[1])) is not None:
+                dropped.append(e)
+        return self._engines[key], dropped
+
+    def _drop(self, engine):
+        # with the lock held: an engine in use is retired (closed by its last lease), others returned to close
+        if self._users.get(id(engine)):
+            self._retired[id(engine)] = engine
+            return None
+        return engine
+
+
+def _close_all(engines: list) -> None:
+    for engine in engines:
+        close = getattr(getattr(engine, "retriever", None), "close", None)
+        if close:
+            close()
 
 
 def engine_history(turns: list[Turn]) -> list[dict]:
@@ -120,17 +169,17 @@ def respond(question: str, session: Session, pool: EnginePool) -> Iterator[Sessi
     yield session
     o = session.options
     try:
-        engine = pool.get(session.collection, o.llm)
-        events = engine.stream(
-            question, history, top_k=o.top_k, hybrid=o.hybrid, threshold=o.threshold, temperature=o.temperature
-        )
-        with closing(events):
-            for event in events:
-                if isinstance(event, Answer):
-                    turn.answer = event
-                else:
-                    turn.text += event
-                yield session
+        with pool.lease(session.collection, o.llm) as engine:
+            events = engine.stream(
+                question, history, top_k=o.top_k, hybrid=o.hybrid, threshold=o.threshold, temperature=o.temperature
+            )
+            with closing(events):
+                for event in events:
+                    if isinstance(event, Answer):
+                        turn.answer = event
+                    else:
+                        turn.text += event
+                    yield session
     except LLMError as exc:
         pool.forget(session.collection, o.llm)
         turn.error = str(exc)
@@ -247,10 +296,11 @@ def describe_llm(settings: Settings, spec: str) -> tuple[str, list[str], list[st
 
 
 def llm_choices(settings: Settings, current: str | None = None) -> list[str]:
-    """LLM specs to offer: auto, embedded, and one per model the Ollama server has (if it answers)."""
+    """LLM specs to offer: auto, embedded, the configured GGUF files (`ui_models`), and one per model
+    the Ollama server has (if it answers)."""
     from rag.llm.ollama_backend import list_models
 
-    choices = ["auto", "embedded"]
+    choices = ["auto", "embedded", *(f"embedded:{p}" for p in settings.ui_models)]
     try:
         choices += [f"ollama:{m}" for m in list_models(settings.ollama_host, timeout=1.0)]
     except Exception as exc:  # noqa: BLE001 - no server: nothing to list
@@ -259,3 +309,24 @@ def llm_choices(settings: Settings, current: str | None = None) -> list[str]:
         if extra and extra not in choices:
             choices.append(extra)
     return choices
+
+
+def check_llm(settings: Settings, spec: str | None, current: str | None = None) -> str:
+    """The spec, if the server offers it (see `llm_choices`; bare `ollama` is its configured model).
+
+    A browser may name no other model: `embedded:/any/path` would make llama.cpp parse any file,
+    and saying whether it exists would reveal the server's files. So every other spec gets the
+    same refusal, whatever it names.
+
+    Raises:
+        ConfigError: the spec is not one the server offers.
+    """
+    spec = (spec or "auto").strip() or "auto"
+    if spec in ("auto", "embedded", "ollama", settings.llm, current):
+        return spec
+    if spec in llm_choices(settings):
+        return spec
+    raise ConfigError(
+        "That model is not one this server offers - choose one from the list (Refresh models lists Ollama's). "
+        "The server's operator can offer GGUF files with the `ui_models` setting."
+    )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rag.settings import Settings
 from rag.types import IngestReport
-from ui.config import check_bind
+from ui.config import check_bind, check_tls, read_auth_file
 
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
 SAMPLES_COLLECTION = "samples"
@@ -43,6 +43,9 @@ def chat_command(
     llm: str | None = None,
     chroma_url: str | None = None,
     block: bool = True,
+    auth_file: Path | None = None,
+    ssl_certfile: Path | None = None,
+    ssl_keyfile: Path | None = None,
 ) -> None:
     """Serve the chat UI (what `rag chat` runs). None means "not given": settings decide.
 
@@ -50,7 +53,9 @@ def chat_command(
         collection: the collection new sessions start in (`samples` gets the sample documents).
         host: bind address; anything but loopback needs `auth` (or RAG_AUTH).
         port: TCP port (default RAG_UI_PORT or 7860).
-        auth: `user:password` (default RAG_AUTH).
+        auth: `user:password` (default RAG_AUTH); `rag chat` never takes it from the command line.
+        auth_file: a file holding `user:password` (wins over `auth`).
+        ssl_certfile, ssl_keyfile: PEM certificate and key: serve https (default settings').
         llm: LLM spec for new sessions (auto, embedded, ollama:MODEL).
         chroma_url: a Chroma server instead of the embedded store.
         block: serve until interrupted (False: return once the server runs, for tests).
@@ -60,11 +65,14 @@ def chat_command(
     """
     from rag.settings import load_settings
 
+    if auth_file is not None:
+        auth = read_auth_file(auth_file)
     settings = load_settings(
-        collection=collection, llm=llm, chroma_url=chroma_url, ui_host=host, ui_port=port, auth=auth
-    )
+        collection=collection, llm=llm, chroma_url=chroma_url, ui_host=host, ui_port=port, auth=auth,
+        ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+    )  # fmt: skip
     check_bind(settings.ui_host, settings.auth)
-    ui = settings
+    tls = check_tls(settings.ui_host, settings.ssl_certfile, settings.ssl_keyfile)
     from rag.app import build_embedder, build_store
     from ui.app import build_ui, serve
 
@@ -78,14 +86,14 @@ def chat_command(
             f"({report.totals.chunks_added} chunks).",
             file=sys.stderr,
         )
-    demo = build_ui(settings, embedder, store, ui=ui)
+    demo = build_ui(settings, embedder, store)
     print(
-        f"ragspace chat on http://{_url_host(ui.ui_host)}:{ui.ui_port} (collection {settings.collection!r}); "
-        "Ctrl-C to stop.",
+        f"ragspace chat on {'https' if tls else 'http'}://{_url_host(settings.ui_host)}:{settings.ui_port} "
+        f"(collection {settings.collection!r}); Ctrl-C to stop.",
         file=sys.stderr,
         flush=True,
     )
-    serve(demo, ui.ui_host, ui.ui_port, ui.auth, ui, block)
+    serve(demo, settings.ui_host, settings.ui_port, settings.auth, settings, block)
 
 
 def _url_host(host: str) -> str:

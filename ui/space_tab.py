@@ -13,6 +13,7 @@ from rag.errors import RagError
 from rag.settings import Settings
 from ui import render
 from ui.handlers import Session
+from ui.lazy import gradio as _gr
 from ui.space import (
     COLORS,
     BaseFigures,
@@ -64,12 +65,6 @@ CLICK_JS = """
 """
 
 
-def _gr():
-    import gradio as gr
-
-    return gr
-
-
 class SpaceEvents:
     """The Space tab's event handlers over the shared embedder, store and engine pool."""
 
@@ -117,8 +112,8 @@ class SpaceEvents:
         """Retrieval only (no LLM) for `text`, as the chat would search, drawn with its sources."""
 
         def find(v: SpaceView) -> SpaceView:
-            retriever = self.pool.get(session.collection, session.options.llm).retriever
-            return show_text(v, text, retriever, self.embedder, session)
+            with self.pool.lease(session.collection, session.options.llm) as engine:
+                return show_text(v, text, engine.retriever, self.embedder, session)
 
         return self._draw(session, view, find)
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ingest.archive import bomb_problem, member_problem
 from ingest.loaders import SUPPORTED_SUFFIXES
 
 MB = 1024 * 1024
@@ -103,7 +105,12 @@ def save_uploads(files: list[str | Path], dest: Path, limits: UploadLimits) -> S
 
 
 def _extract_zip(src: Path, name: str, dest: Path, limits: UploadLimits, out: SavedUploads) -> None:
-    """Extract the supported members of a zip into dest/<zip name>/, refusing bombs up front."""
+    """Extract the supported members of a zip into dest/<zip name>/, refusing bombs up front.
+
+    Members are extracted into a private folder first and moved in one by one only once whole,
+    so a damaged, encrypted or clashing member is reported and never leaves a partial file
+    that the next upload would index.
+    """
     try:
         archive = zipfile.ZipFile(src)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -112,21 +119,67 @@ def _extract_zip(src: Path, name: str, dest: Path, limits: UploadLimits, out: Sa
     with archive:
         members, skipped = _zip_members(archive, name)
         out.rejected.extend(skipped)
-        total = sum(info.file_size for info, _ in members)
-        if total > limits.zip_max_mb * MB:
-            out.rejected.append((name, f"expands to {total / MB:.0f} MB, more than {limits.zip_max_mb:g} MB"))
+        if problem := bomb_problem([info for info, _ in members], limits.zip_max_mb):
+            out.rejected.append((name, problem))
             return
         if len(out.saved) + len(members) > limits.max_files:
             out.rejected.append((name, f"holds {len(members)} files, more than {limits.max_files} in one upload"))
             return
         root = dest / safe_name(Path(name).stem)
-        for info, rel in members:
-            target = root / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(info) as fin, target.open("wb") as fout:
-                # read at most the declared size: a lying header cannot make us write more
-                shutil.copyfileobj(_Capped(fin, info.file_size), fout)
-            out.saved.append(target)
+        # beside the collection's folder, not in it: nothing here is ever ingested
+        staging = Path(tempfile.mkdtemp(prefix=".unzip-", dir=dest.parent))
+        seen: set[Path] = set()
+        try:
+            for info, rel in members:
+                label = f"{name}/{info.filename}"
+                staged = staging / f"{len(out.saved)}-{len(out.rejected)}"
+                if rel in seen:
+                    out.rejected.append((label, f"name clash: another member is also saved as {rel.as_posix()}"))
+                elif problem := _extract_member(archive, info, staged):
+                    out.rejected.append((label, problem))
+                elif problem := _move_in(staged, root, rel):
+                    out.rejected.append((label, problem))
+                else:
+                    out.saved.append(root / rel)
+                seen.add(rel)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> str | None:
+    """Write one member to `target`; returns why it could not be read, or None."""
+    if problem := member_problem(info):
+        return problem
+    try:
+        with archive.open(info) as fin, target.open("wb") as fout:
+            # read at most the declared size: a lying header cannot make us write more
+            shutil.copyfileobj(_Capped(fin, info.file_size), fout)
+            fin.read(1)  # reaching the end is what makes zipfile check the CRC
+    except zipfile.BadZipFile as exc:
+        return f"damaged in the zip ({exc}); zip it again"
+    except RuntimeError as exc:  # zipfile's "password required" for encryption it did not flag
+        return f"cannot be read ({exc}); zip it again without a password"
+    except NotImplementedError as exc:
+        return f"cannot be read ({exc}); zip it again with ordinary (deflate) compression"
+    except (OSError, EOFError, ValueError) as exc:
+        return f"cannot be read ({exc}); zip it again"
+    return None
+
+
+def _move_in(staged: Path, root: Path, rel: Path) -> str | None:
+    """Move a whole extracted member to root/rel; returns why not (a name clash), or None."""
+    target = root / rel
+    clash = next((p for p in [*reversed(target.parents), target] if p.is_relative_to(root) and p.is_file()), None)
+    if clash is not None and clash != target:
+        return f"name clash: {clash.relative_to(root.parent)} is a file, so it cannot be a folder too"
+    if target.is_dir():
+        return f"name clash: {target.relative_to(root.parent)} is a folder, so it cannot be a file too"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staged.replace(target)
+    except OSError as exc:
+        return f"cannot be saved ({exc.strerror or exc})"
+    return None
 
 
 def _zip_members(archive: zipfile.ZipFile, name: str) -> tuple[list, list[tuple[str, str]]]:

@@ -12,6 +12,7 @@ import importlib.util
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,9 +44,12 @@ class LoadedModel:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-# One load per process per (path, n_ctx, threads); files already hashed, keyed by identity.
-_loaded: dict[tuple[str, int, int], LoadedModel] = {}
+# One load per process per (path, n_ctx, threads), the least recently used dropped beyond
+# MAX_LOADED_MODELS; files already hashed, keyed by identity.
+MAX_LOADED_MODELS = 2
+_loaded: OrderedDict[tuple[str, int, int], LoadedModel] = OrderedDict()
 _loaded_lock = threading.Lock()
+_registered: list[bool] = []  # the atexit hook, once
 _verified: set[tuple[str, int, int, str]] = set()
 _derive_lock = threading.Lock()
 
@@ -107,15 +111,24 @@ def trained_context(metadata: dict[str, str]) -> int:
 
 
 def load_model(path: Path, num_ctx: int, threads: int) -> LoadedModel:
-    """Load `path` once per process; `num_ctx` is capped by the model's trained context."""
+    """Load `path` once per process; `num_ctx` is capped by the model's trained context.
+
+    Beyond MAX_LOADED_MODELS the least recently used model leaves the cache. It is not closed
+    here: a stream may still be generating with it. Its memory is freed when the last user
+    lets go of it (llama_cpp's Llama frees itself when collected).
+    """
     key = (str(path.resolve()), num_ctx, threads)
     with _loaded_lock:  # held while loading, so two callers never load the same model twice
         if key not in _loaded:
-            if not _loaded:
+            if not _registered:
                 # Free models before interpreter teardown: Llama.__del__ fails once
                 # llama_cpp's module globals are gone.
                 atexit.register(close_models)
+                _registered.append(True)
+            while len(_loaded) >= MAX_LOADED_MODELS:
+                _loaded.popitem(last=False)
             _loaded[key] = _load(path, num_ctx, threads)
+        _loaded.move_to_end(key)
         return _loaded[key]
 
 
