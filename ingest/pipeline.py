@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Iterable
 
 from ingest.chunking import Chunker, PageText
+from ingest.images import IMAGES_OFF, ImageSync, is_image, remove_images
 from ingest.loaders import LoadError, is_supported, load
 from ingest.manifest import Entry, Manifest
 from ingest.progress import NullProgress, Progress
 from ingest.walk import Found, iter_files
+from rag.app import build_image_embedder
 from rag.embedder import Embedder
 from rag.errors import ConfigError
 from rag.lexical import LexicalIndex
@@ -78,8 +80,13 @@ class _InFlight:
 class Sync:
     """One sync run of a collection against a set of root paths."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, store: Store, progress: Progress | None = None):
+    def __init__(
+        self, settings: Settings, embedder: Embedder, store: Store, progress: Progress | None = None, image_embedder=None
+    ):
         self.settings = settings
+        # images (ingest/images.py) ride the same walk into `<collection>__images` when `image_model` is set
+        image_embedder = image_embedder or build_image_embedder(settings)
+        self.images = ImageSync(settings, image_embedder, store) if image_embedder is not None else None
         self.embedder = embedder
         self.store = store
         self.progress = progress or NullProgress()
@@ -111,7 +118,11 @@ class Sync:
         self.report = IngestReport(collection=name)
         try:
             self._recover()
+            if self.images:
+                self.images.open(self.report, rebuild=rebuild)
             self._sync(roots)
+            if self.images:
+                self.images.finish(roots)
             self.manifest.add_roots(roots)
             if rebuild:
                 self.store.finish_rebuild(name)
@@ -121,6 +132,8 @@ class Sync:
         finally:
             self.manifest.close()
             self.lexical.close()
+            if self.images:
+                self.images.close()
             if old_manifest is not None:
                 old_manifest.close()
         self.report.totals.seconds = time.perf_counter() - started
@@ -206,6 +219,8 @@ class Sync:
     def _one(self, f: Found, entry: Entry | None) -> FileResult | None:
         """Handle one file; returns None when the file waits in the embed buffer."""
         path = str(f.path)
+        if is_image(f.path):
+            return self.images.one(f) if self.images else FileResult(path, FileStatus.SKIPPED, IMAGES_OFF)
         if f.problem:
             return FileResult(path, FileStatus.FAILED, f.problem + (KEPT if entry else ""))
         st = f.stat
@@ -318,7 +333,8 @@ def remove_paths(paths: list[Path], settings: Settings, store: Store) -> IngestR
         targets = [os.path.abspath(p) for p in paths]
         entries = manifest.entries()
         hits = sorted(p for p in entries if under(p, targets))
-        if not hits:
+        removed_images = remove_images(targets, settings, store, report)
+        if not hits and not removed_images:
             raise ConfigError(
                 f"Nothing indexed under {', '.join(targets)} in collection {settings.collection!r}; "
                 "see `rag status` for what is indexed."

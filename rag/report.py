@@ -32,7 +32,9 @@ def print_report(report: IngestReport, *, verbose: bool = False, console: Consol
     console.print(
         f"{t.ingested} ingested, {t.updated} updated, {t.unchanged} unchanged, {t.removed} removed, "
         f"{t.skipped} skipped, [{'bold red' if t.failed else 'green'}]{t.failed} failed[/] - "
-        f"+{t.chunks_added}/-{t.chunks_deleted} chunks in {t.seconds:.1f}s"
+        f"+{t.chunks_added}/-{t.chunks_deleted} chunks"
+        + (f", +{t.images_added}/-{t.images_deleted} images" if t.images_added or t.images_deleted else "")
+        + f" in {t.seconds:.1f}s"
     )
 
 
@@ -96,3 +98,15 @@ def print_answer(answer: Answer, *, streamed: str | None = None, console: Consol
         + "[/]",
         highlight=False,
     )
+
+
+def print_images(images: list, console: Console | None = None) -> None:
+    """Images matching the question (rag/image_search.py), listed under the sources when there are any."""
+    if not images:
+        return
+    table = Table(title="matching images", title_justify="left")
+    for col in ("file", "page", "score"):
+        table.add_column(col, overflow="fold")
+    for h in images:
+        table.add_row(h.path, str(h.page or ""), f"{h.score:.3f}")
+    (console or Console()).print(table)

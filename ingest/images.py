@@ -1,0 +1,214 @@
+"""Images in the sync: image files go to the collection's image collection (`<name>__images`).
+
+Same rules as text (ingest/pipeline.py drives one walk and hands image files here): unchanged files
+are not decoded again, changed ones re-embedded, deleted ones removed, a broken one reported with
+its reason while its previously indexed version is kept. The same write-ahead manifest protocol
+(pending -> Chroma -> done) makes a killed run converge on the next one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+from ingest.manifest import Entry, Manifest
+from rag.errors import FingerprintMismatch
+from rag.image_decode import BadImage, is_image_name
+from rag.image_search import check_model, image_fingerprint, images_collection
+from rag.types import FileResult, FileStatus, IngestReport
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from ingest.walk import Found
+    from rag.image_embedder import ImageEmbedder
+    from rag.settings import Settings
+    from rag.store import Store
+
+log = logging.getLogger(__name__)
+
+IMAGES_OFF = "an image: images are not indexed while `image_model` is empty (set it to a CLIP model, see README)"
+KEPT = " (the previously indexed version is kept)"
+BATCH = 16  # decoded images held before one model call (each at most 1024 px a side, ~3 MB)
+
+
+def is_image(path: Path) -> bool:
+    return is_image_name(path.name)
+
+
+def image_id(path: str, digest: str, index: int = 0) -> str:
+    # deterministic, like chunk ids: a re-run after a crash overwrites instead of duplicating
+    return "img-" + hashlib.blake2b(f"{path}\0{digest}\0{index}".encode(), digest_size=12).hexdigest()
+
+
+def _under(path: str, roots: Iterable[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+@dataclass
+class _Queued:
+    path: str
+    size: int
+    mtime_ns: int
+    hash: str
+    image: Image.Image
+
+
+class ImageSync:
+    """The image half of one sync run; `pipeline.Sync` opens it, feeds it image files, then finishes it."""
+
+    def __init__(self, settings: Settings, embedder: ImageEmbedder, store: Store) -> None:
+        self.settings, self.embedder, self.store = settings, embedder, store
+        self.name = images_collection(settings.collection)
+        self.max_bytes = int(settings.max_file_mb * 1024 * 1024)
+        self._queue: list[_Queued] = []
+        self._seen: set[str] = set()
+        self._old_manifest: Manifest | None = None
+        self.manifest: Manifest | None = None
+
+    def open(self, report: IngestReport, *, rebuild: bool) -> None:
+        self.report = report
+        fp = image_fingerprint(self.embedder)
+        if rebuild:
+            old = self.store.find(self.name)
+            if old is not None:
+                self._old_manifest = Manifest(self.settings.state_path, str(old.id))
+            self.col = self.store.begin_rebuild(self.name, fp)
+        else:
+            self.col = self._open_checked(fp)
+        self.manifest = Manifest(self.settings.state_path, str(self.col.id))
+        self._recover()
+        self.entries = self.manifest.entries()
+
+    def _open_checked(self, fp: dict):
+        try:
+            return self.store.open(self.name, fp)
+        except FingerprintMismatch:
+            # say it with the collection the user knows (and `--rebuild` on it rebuilds the images too)
+            check_model(self.store, self.settings.collection, self.store.find(self.name), self.embedder)
+            raise
+
+    def close(self) -> None:
+        for m in (self.manifest, self._old_manifest):
+            if m is not None:
+                m.close()
+
+    def _recover(self) -> None:
+        """Redo half-written files; when Chroma and the manifest disagree, re-index the files that differ."""
+        pending = self.manifest.pending()
+        for path in pending:
+            self.col.delete(where={"path": path})
+        self.manifest.forget(pending)
+        if self.col.count() == self.manifest.total_chunks():
+            return
+        got = self.col.get(include=["metadatas"])
+        counts: dict[tuple[str, str], int] = {}
+        for meta in got["metadatas"]:
+            key = (str(meta.get("path")), str(meta.get("file_hash")))
+            counts[key] = counts.get(key, 0) + 1
+        entries = self.manifest.entries()
+        good = {p for p, e in entries.items() if counts.get((p, e.hash)) == e.n_chunks}
+        stale = sorted({p for p, _ in counts if p not in good} | (set(entries) - good))
+        log.warning("image index and manifest disagreed; re-indexing %d image(s)", len(stale))
+        for path in stale:
+            self.col.delete(where={"path": path})
+        self.manifest.forget(stale)
+
+    # -- one file -----------------------------------------------------------------------------
+
+    def one(self, f: Found) -> FileResult:
+        """Handle one image file found by the walk."""
+        path = str(f.path)
+        self._seen.add(path)
+        entry = self.entries.get(path)
+        kept = KEPT if entry else ""
+        if f.problem:
+            return FileResult(path, FileStatus.FAILED, f.problem + kept)
+        st = f.stat
+        if entry and entry.state == "done" and (entry.size, entry.mtime_ns) == (st.st_size, st.st_mtime_ns):
+            return FileResult(path, FileStatus.UNCHANGED, chunks=entry.n_chunks)
+        if st.st_size > self.max_bytes:
+            reason = f"too large ({st.st_size / 2**20:.1f} MB > {self.settings.max_file_mb:g} MB); raise `max_file_mb`"
+            return FileResult(path, FileStatus.SKIPPED, reason + kept)
+        try:
+            data = f.path.read_bytes()
+        except OSError as exc:
+            return FileResult(path, FileStatus.FAILED, f"unreadable: {exc.strerror or exc}" + kept)
+        digest = hashlib.blake2b(data, digest_size=20).hexdigest()
+        if entry and entry.state == "done" and entry.hash == digest:
+            self.manifest.touch(path, st.st_size, st.st_mtime_ns)
+            return FileResult(path, FileStatus.UNCHANGED, chunks=entry.n_chunks)
+        try:
+            image = self.embedder.decode(data)
+        except BadImage as exc:
+            return FileResult(path, FileStatus.FAILED, exc.reason + kept)
+        return self._queue_image(_Queued(path, st.st_size, st.st_mtime_ns, digest, image), entry)
+
+    def _queue_image(self, job: _Queued, entry: Entry | None) -> FileResult:
+        self.manifest.mark_pending([job.path])
+        if entry:
+            self.col.delete(where={"path": job.path})
+            self.report.totals.images_deleted += entry.n_chunks
+        self._queue.append(job)
+        if len(self._queue) >= BATCH:
+            self._flush()
+        return FileResult(job.path, FileStatus.UPDATED if entry else FileStatus.INGESTED, chunks=1)
+
+    def _flush(self) -> None:
+        if not self._queue:
+            return
+        batch, self._queue = self._queue, []
+        vectors = self.embedder.embed_images([j.image for j in batch])
+        self.col.upsert(
+            ids=[image_id(j.path, j.hash) for j in batch],
+            embeddings=vectors,
+            documents=[Path(j.path).name for j in batch],  # shown where a passage would be
+            metadatas=[_metadata(j) for j in batch],
+        )
+        self.manifest.mark_done([(j.path, j.size, j.mtime_ns, j.hash, 1) for j in batch])
+        self.report.totals.images_added += len(batch)
+
+    # -- the end of the walk ----------------------------------------------------------------
+
+    def finish(self, roots: list[str]) -> None:
+        """Embed what is queued, remove images no longer on disk, and swap a rebuild in."""
+        self._flush()
+        for path, entry in self.entries.items():
+            if _under(path, roots) and path not in self._seen:
+                self.manifest.mark_pending([path])
+                self.col.delete(where={"path": path})
+                self.manifest.forget([path])
+                self.report.totals.images_deleted += entry.n_chunks
+                self.report.add(FileResult(path, FileStatus.REMOVED, "no longer in the folder", chunks=entry.n_chunks))
+        self.manifest.add_roots(roots)
+        if self.col.name.endswith("__rebuild"):
+            self.store.finish_rebuild(self.name)
+            if self._old_manifest is not None:
+                self._old_manifest.drop()
+
+
+def _metadata(job: _Queued) -> dict:
+    w, h = job.image.size  # after downscaling: what the model saw
+    return {"path": job.path, "page": 0, "chunk_index": 0, "file_hash": job.hash, "n_chunks": 1,
+            "kind": "image", "width": w, "height": h}  # fmt: skip
+
+
+def remove_images(targets: list[str], settings: Settings, store: Store, report: IngestReport) -> int:
+    """Drop indexed images under `targets` from the image collection (`rag remove`); returns how many files."""
+    col = store.find(images_collection(settings.collection))
+    if col is None:
+        return 0
+    with Manifest(settings.state_path, str(col.id)) as manifest:
+        entries = manifest.entries()
+        hits = sorted(p for p in entries if _under(p, targets))
+        for path in hits:
+            manifest.mark_pending([path])
+            col.delete(where={"path": path})
+            manifest.forget([path])
+            report.totals.images_deleted += entries[path].n_chunks
+            report.add(FileResult(path, FileStatus.REMOVED, "removed on request", chunks=entries[path].n_chunks))
+    return len(hits)
