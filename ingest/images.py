@@ -19,6 +19,7 @@ from ingest.manifest import Entry, Manifest
 from rag.errors import FingerprintMismatch
 from rag.image_decode import BadImage, is_image_name
 from rag.image_search import check_model, image_fingerprint, images_collection
+from rag.store import REBUILD_SUFFIX
 from rag.types import FileResult, FileStatus, IngestReport
 
 if TYPE_CHECKING:
@@ -56,6 +57,9 @@ class _Queued:
     mtime_ns: int
     hash: str
     image: Image.Image
+    index: int = 0  # position among the file's images (a PDF or DOCX holds several)
+    page: int | None = None
+    n_images: int = 1
 
 
 class ImageSync:
@@ -66,6 +70,7 @@ class ImageSync:
         self.name = images_collection(settings.collection)
         self.max_bytes = int(settings.max_file_mb * 1024 * 1024)
         self._queue: list[_Queued] = []
+        self._remaining: dict[str, int] = {}  # images of a file not yet written; `done` when it reaches 0
         self._seen: set[str] = set()
         self._old_manifest: Manifest | None = None
         self.manifest: Manifest | None = None
@@ -128,35 +133,83 @@ class ImageSync:
         kept = KEPT if entry else ""
         if f.problem:
             return FileResult(path, FileStatus.FAILED, f.problem + kept)
-        st = f.stat
-        if entry and entry.state == "done" and (entry.size, entry.mtime_ns) == (st.st_size, st.st_mtime_ns):
+        if self._unchanged(f, entry):
             return FileResult(path, FileStatus.UNCHANGED, chunks=entry.n_chunks)
-        if st.st_size > self.max_bytes:
-            reason = f"too large ({st.st_size / 2**20:.1f} MB > {self.settings.max_file_mb:g} MB); raise `max_file_mb`"
+        if f.stat.st_size > self.max_bytes:
+            mb = f.stat.st_size / 2**20
+            reason = f"too large ({mb:.1f} MB > {self.settings.max_file_mb:g} MB); raise `max_file_mb`"
             return FileResult(path, FileStatus.SKIPPED, reason + kept)
         try:
             data = f.path.read_bytes()
         except OSError as exc:
             return FileResult(path, FileStatus.FAILED, f"unreadable: {exc.strerror or exc}" + kept)
         digest = hashlib.blake2b(data, digest_size=20).hexdigest()
-        if entry and entry.state == "done" and entry.hash == digest:
-            self.manifest.touch(path, st.st_size, st.st_mtime_ns)
+        if self._same_content(f, entry, digest):
             return FileResult(path, FileStatus.UNCHANGED, chunks=entry.n_chunks)
         try:
             image = self.embedder.decode(data)
         except BadImage as exc:
             return FileResult(path, FileStatus.FAILED, exc.reason + kept)
-        return self._queue_image(_Queued(path, st.st_size, st.st_mtime_ns, digest, image), entry)
+        self._queue_file([_Queued(path, f.stat.st_size, f.stat.st_mtime_ns, digest, image)], entry)
+        return FileResult(path, FileStatus.UPDATED if entry else FileStatus.INGESTED, chunks=1)
 
-    def _queue_image(self, job: _Queued, entry: Entry | None) -> FileResult:
-        self.manifest.mark_pending([job.path])
+    def embedded(self, f: Found) -> None:
+        """The pictures inside a PDF or DOCX (its text goes on through the text pipeline, which reports the file)."""
+        from ingest.image_extract import embedded_images
+
+        path = str(f.path)
+        self._seen.add(path)
+        entry = self.entries.get(path)
+        if f.problem or self._unchanged(f, entry) or f.stat.st_size > self.max_bytes:
+            return
+        try:
+            data = f.path.read_bytes()
+            digest = hashlib.blake2b(data, digest_size=20).hexdigest()
+            if self._same_content(f, entry, digest):
+                return
+            found = list(embedded_images(f.path, data, self.embedder.max_pixels))
+        except Exception as exc:  # a broken document is reported by the text side; its old pictures stay
+            log.info("no pictures read from %s: %s", path, exc)
+            return
+        jobs = []
+        for page, blob in found:
+            try:
+                image = self.embedder.decode(blob)
+            except BadImage as exc:
+                log.info("a picture in %s (page %s) is skipped: %s", path, page, exc.reason)
+                continue
+            jobs.append(_Queued(path, f.stat.st_size, f.stat.st_mtime_ns, digest, image, len(jobs), page))
+        for job in jobs:
+            job.n_images = len(jobs)
+        self._queue_file(jobs, entry)
+
+    def _unchanged(self, f: Found, entry: Entry | None) -> bool:
+        st = f.stat
+        return bool(entry and entry.state == "done" and (entry.size, entry.mtime_ns) == (st.st_size, st.st_mtime_ns))
+
+    def _same_content(self, f: Found, entry: Entry | None, digest: str) -> bool:
+        if entry and entry.state == "done" and entry.hash == digest:
+            self.manifest.touch(str(f.path), f.stat.st_size, f.stat.st_mtime_ns)
+            return True
+        return False
+
+    def _queue_file(self, jobs: list[_Queued], entry: Entry | None) -> None:
+        """Replace a file's indexed images with `jobs` (none: the file no longer holds any)."""
+        if not jobs and not entry:
+            return
+        path = jobs[0].path if jobs else entry.path
+        self.manifest.mark_pending([path])
         if entry:
-            self.col.delete(where={"path": job.path})
+            self.col.delete(where={"path": path})
             self.report.totals.images_deleted += entry.n_chunks
-        self._queue.append(job)
-        if len(self._queue) >= BATCH:
-            self._flush()
-        return FileResult(job.path, FileStatus.UPDATED if entry else FileStatus.INGESTED, chunks=1)
+        if not jobs:
+            self.manifest.forget([path])
+            return
+        self._remaining[path] = len(jobs)
+        for job in jobs:
+            self._queue.append(job)
+            if len(self._queue) >= BATCH:
+                self._flush()
 
     def _flush(self) -> None:
         if not self._queue:
@@ -164,12 +217,18 @@ class ImageSync:
         batch, self._queue = self._queue, []
         vectors = self.embedder.embed_images([j.image for j in batch])
         self.col.upsert(
-            ids=[image_id(j.path, j.hash) for j in batch],
+            ids=[image_id(j.path, j.hash, j.index) for j in batch],
             embeddings=vectors,
             documents=[Path(j.path).name for j in batch],  # shown where a passage would be
             metadatas=[_metadata(j) for j in batch],
         )
-        self.manifest.mark_done([(j.path, j.size, j.mtime_ns, j.hash, 1) for j in batch])
+        done = []
+        for j in batch:
+            self._remaining[j.path] -= 1
+            if self._remaining[j.path] == 0:  # a file is `done` only when all its images are written
+                del self._remaining[j.path]
+                done.append((j.path, j.size, j.mtime_ns, j.hash, j.n_images))
+        self.manifest.mark_done(done)
         self.report.totals.images_added += len(batch)
 
     # -- the end of the walk ----------------------------------------------------------------
@@ -177,15 +236,18 @@ class ImageSync:
     def finish(self, roots: list[str]) -> None:
         """Embed what is queued, remove images no longer on disk, and swap a rebuild in."""
         self._flush()
+        reported = {r.path for r in self.report.files}  # a deleted PDF's removal is already reported by the text side
         for path, entry in self.entries.items():
             if _under(path, roots) and path not in self._seen:
                 self.manifest.mark_pending([path])
                 self.col.delete(where={"path": path})
                 self.manifest.forget([path])
                 self.report.totals.images_deleted += entry.n_chunks
-                self.report.add(FileResult(path, FileStatus.REMOVED, "no longer in the folder", chunks=entry.n_chunks))
+                if path not in reported:
+                    gone = FileResult(path, FileStatus.REMOVED, "no longer in the folder", chunks=entry.n_chunks)
+                    self.report.add(gone)
         self.manifest.add_roots(roots)
-        if self.col.name.endswith("__rebuild"):
+        if self.col.name.endswith(REBUILD_SUFFIX):
             self.store.finish_rebuild(self.name)
             if self._old_manifest is not None:
                 self._old_manifest.drop()
@@ -193,7 +255,8 @@ class ImageSync:
 
 def _metadata(job: _Queued) -> dict:
     w, h = job.image.size  # after downscaling: what the model saw
-    return {"path": job.path, "page": 0, "chunk_index": 0, "file_hash": job.hash, "n_chunks": 1,
+    return {"path": job.path, "page": job.page or 0, "chunk_index": job.index, "file_hash": job.hash,
+            "n_chunks": job.n_images,
             "kind": "image", "width": w, "height": h}  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ingest.chunking import Chunker, PageText
+from ingest.image_extract import has_embedded_images
 from ingest.images import IMAGES_OFF, ImageSync, is_image, remove_images
 from ingest.loaders import LoadError, is_supported, load
 from ingest.manifest import Entry, Manifest
@@ -81,7 +82,12 @@ class Sync:
     """One sync run of a collection against a set of root paths."""
 
     def __init__(
-        self, settings: Settings, embedder: Embedder, store: Store, progress: Progress | None = None, image_embedder=None
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        store: Store,
+        progress: Progress | None = None,
+        image_embedder=None,
     ):
         self.settings = settings
         # images (ingest/images.py) ride the same walk into `<collection>__images` when `image_model` is set
@@ -221,6 +227,8 @@ class Sync:
         path = str(f.path)
         if is_image(f.path):
             return self.images.one(f) if self.images else FileResult(path, FileStatus.SKIPPED, IMAGES_OFF)
+        if self.images and has_embedded_images(f.path):
+            self.images.embedded(f)  # its pictures go to the image collection; its text goes on below
         if f.problem:
             return FileResult(path, FileStatus.FAILED, f.problem + (KEPT if entry else ""))
         st = f.stat

@@ -62,8 +62,11 @@ def search_images(store: Store, name: str, vector: np.ndarray, top_k: int = 10) 
     col = store.find(images_collection(name))
     if col is None or col.count() == 0:
         return []
-    got = col.query(query_embeddings=[vector.tolist()], n_results=min(top_k, col.count()), include=["metadatas", "distances"])
-    return [_hit(cid, meta or {}, dist) for cid, meta, dist in zip(got["ids"][0], got["metadatas"][0], got["distances"][0])]
+    got = col.query(
+        query_embeddings=[vector.tolist()], n_results=min(top_k, col.count()), include=["metadatas", "distances"]
+    )
+    rows = zip(got["ids"][0], got["metadatas"][0], got["distances"][0])
+    return [_hit(cid, meta or {}, dist) for cid, meta, dist in rows]
 
 
 def _hit(cid: str, meta: dict, dist: float) -> ImageHit:
@@ -91,7 +94,9 @@ def hits_dicts(hits: Sequence[ImageHit]) -> list[dict]:
     return [h.to_dict() for h in hits]
 
 
-def images_for_answer(settings, store: Store, question: str, rewritten: str | None = None, embedder=None) -> list[ImageHit]:
+def images_for_answer(
+    settings, store: Store, question: str, rewritten: str | None = None, embedder=None
+) -> list[ImageHit]:
     """The edges' one call after an answer: matching images of `settings.collection`, [] when images are off.
 
     `rewritten` is the standalone query of a follow-up (what retrieval searched for), used when given.

@@ -135,7 +135,7 @@ def _topics_dict(found, vecs) -> dict:
 @space_app.command("similar")
 def similar_cmd(
     text: str | None = typer.Argument(None, help="Any text: a question, a sentence, a term."),
-    images: bool = typer.Option(False, "--images", help="Search the collection's images with TEXT (needs `image_model`)."),
+    images: bool = typer.Option(False, "--images", help="Search the collection's images with TEXT (`image_model`)."),
     image: Path | None = typer.Option(
         None, "--image", help="An image file: its nearest images (and text chunks embedded with the same model)."
     ),
@@ -176,7 +176,8 @@ def _similar_images(text, image, top_k, collection, chroma_url, as_json) -> None
         return print_image_hits(hits, f"nearest images to {text!r}")
     found = im.image_to_all(settings, store, emb, image, top_k)
     if as_json:
-        return _emit({"collection": settings.collection, "image": str(image), "images": [h.to_dict() for h in found.images],
+        return _emit({"collection": settings.collection, "image": str(image),
+                      "images": [h.to_dict() for h in found.images],
                       "chunks": [h.__dict__ for h in found.chunks], "note": found.note})  # fmt: skip
     print_image_hits(found.images, f"nearest images to {image}")
     if found.chunks:

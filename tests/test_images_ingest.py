@@ -69,7 +69,8 @@ def statuses(report) -> dict[str, tuple[str, str | None]]:
 def image_rows(settings) -> dict[str, dict]:
     col = Store(settings).find(images_collection(settings.collection))
     got = col.get(include=["metadatas", "embeddings"])
-    return {Path(m["path"]).name: {**m, "id": i, "vector": v} for i, m, v in zip(got["ids"], got["metadatas"], got["embeddings"])}
+    rows = zip(got["ids"], got["metadatas"], got["embeddings"])
+    return {Path(m["path"]).name: {**m, "id": i, "vector": v} for i, m, v in rows}
 
 
 def test_images_are_indexed_beside_the_text_and_kept_in_sync(folder, img_settings, embedder, image_embedder):
@@ -201,13 +202,15 @@ def test_cli_ingest_similar_and_classify(folder, tiny_clip, image_embedder):
 
     probe = folder / "pics" / "blue.webp"
     got = json.loads(rag("space", "similar", "--image", str(probe), "--json", env=env).stdout)
-    assert Path(got["images"][0]["path"]).name == "blue.webp" and got["images"][0]["score"] == pytest.approx(1, abs=1e-3)
+    top = got["images"][0]
+    assert Path(top["path"]).name == "blue.webp" and top["score"] == pytest.approx(1, abs=1e-3)
     assert "not compared" in got["note"] and got["chunks"] == []  # text chunks are in MiniLM's space, not CLIP's
 
     got = json.loads(rag("space", "classify", str(probe), "--labels", "cat, dog,lion", "--json", env=env).stdout)
     probs = {r["label"]: r["probability"] for r in got["labels"]}
     assert set(probs) == {"cat", "dog", "lion"} and sum(probs.values()) == pytest.approx(1, abs=1e-6)
-    want = dict((lb, p) for lb, p, _ in image_embedder.classify(image_embedder.decode(probe.read_bytes()), ["cat", "dog", "lion"]))
+    rows = image_embedder.classify(image_embedder.decode(probe.read_bytes()), ["cat", "dog", "lion"])
+    want = {lb: p for lb, p, _ in rows}
     assert probs == pytest.approx(want, abs=1e-5)
 
 
@@ -220,3 +223,38 @@ def test_cli_image_commands_say_how_to_turn_images_on(tmp_path):
     assert out.returncode == 2 and "image_model" in out.stderr
     out = rag("space", "classify", str(pic), "--labels", "a", env={})
     assert out.returncode == 2 and "two labels" in out.stderr
+
+
+def test_pictures_inside_pdf_and_docx_are_indexed_with_their_page(tmp_path, img_settings, embedder, image_embedder):
+    import docx
+    from PIL import Image
+
+    root = tmp_path / "docs"
+    root.mkdir()
+    pages = [Image.new("RGB", (60, 40), c) for c in ((200, 0, 0), (0, 0, 200))]
+    pages[0].save(root / "scan.pdf", save_all=True, append_images=pages[1:])  # 2 pages, one image each, no text
+    doc = docx.Document()
+    doc.add_paragraph("A report about the colour green and the colour yellow.")
+    for name, color in (("g.png", (0, 200, 0)), ("y.png", (230, 230, 0))):
+        doc.add_picture(str(write_image(tmp_path / name, color)))
+    doc.save(root / "report.docx")
+
+    report = run(img_settings, embedder, image_embedder, [root])
+    assert report.totals.images_added == 4
+    rows = Store(img_settings).find(images_collection("test")).get(include=["metadatas", "embeddings"])
+    where = sorted((Path(m["path"]).name, m["page"]) for m in rows["metadatas"])
+    assert where == [("report.docx", 0), ("report.docx", 0), ("scan.pdf", 1), ("scan.pdf", 2)]
+    page2 = next(v for m, v in zip(rows["metadatas"], rows["embeddings"]) if m["page"] == 2)
+    # the blue page's picture, as the model embeds it (pypdf re-encodes it, so compare loosely)
+    blue = image_embedder.embed_images([pages[1]])[0]
+    assert float(np.dot(page2, blue)) > 0.99
+    hit = search_images(Store(img_settings), "test", blue, top_k=1)[0]
+    assert Path(hit.path).name == "scan.pdf" and hit.page == 2
+
+    again = run(img_settings, embedder, image_embedder, [root])
+    assert again.totals.images_added == 0 and again.totals.images_deleted == 0
+    (root / "scan.pdf").unlink()
+    gone = run(img_settings, embedder, image_embedder, [root])
+    assert gone.totals.images_deleted == 2
+    left = Store(img_settings).find(images_collection("test")).get(include=["metadatas"])["metadatas"]
+    assert sorted(Path(m["path"]).name for m in left) == ["report.docx", "report.docx"]
