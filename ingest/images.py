@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 IMAGES_OFF = "an image: images are not indexed while `image_model` is empty (set it to a CLIP model, see README)"
 KEPT = " (the previously indexed version is kept)"
-BATCH = 16  # decoded images held before one model call (each at most 1024 px a side, ~3 MB)
+BATCH = 16  # decoded images held before one model call (each at most 512 px a side, < 1 MB)
 
 
 def is_image(path: Path) -> bool:

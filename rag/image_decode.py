@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from PIL import Image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif")
-# CLIP models look at 224-336 px squares; decoding more than this is memory spent for nothing.
-MAX_SIDE = 1024
+# CLIP models look at 224-336 px squares: more than this is decode time and memory spent for nothing
+# (benchmarks/space.py --images: a 12 MP JPEG decodes several times faster at this size than in full).
+MAX_SIDE = 512
 DEFAULT_MAX_PIXELS = 50_000_000  # a 50 MP photo is 150 MB as RGB; larger claims are refused unread
 
 
@@ -48,7 +49,7 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side:
             im = Image.open(io.BytesIO(data))
             _check_size(im.size, max_pixels)
             if im.format == "JPEG":
-                im.draft("RGB", (max_side, max_side))
+                im.draft("RGB", _fit(im.size, max_side))  # libjpeg's 1/2..1/8 scaling, never below the target
             im.load()  # first frame only for GIF/WebP animations
             im = _to_rgb(im)
     except UnidentifiedImageError:
@@ -75,6 +76,13 @@ def _check_size(size: tuple[int, int], max_pixels: int) -> None:
             "(refused before decoding: a decompression bomb could take all memory); "
             "raise `image_max_pixels` to include it"
         )
+
+
+def _fit(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """The size within max_side x max_side with the image's shape (what draft must still cover)."""
+    w, h = size
+    scale = min(1.0, max_side / max(w, h))
+    return max(1, round(w * scale)), max(1, round(h * scale))
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:

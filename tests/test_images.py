@@ -79,6 +79,7 @@ def test_huge_images_are_downscaled_keeping_their_shape():
     assert decode_image(png_bytes((2048, 512)), max_side=1024).size == (1024, 256)
     jpg = decode_image(jpeg_bytes((3000, 1500)), max_side=1024)
     assert jpg.size == (1024, 512) and jpg.mode == "RGB"
+    assert decode_image(jpeg_bytes((3000, 1500))).size == (512, 256)  # the default: CLIP looks at 224-336 px
 
 
 def test_transparent_areas_become_white_not_black():
