@@ -206,6 +206,9 @@ def test_cli_ingest_similar_and_classify(folder, tiny_clip, image_embedder):
     assert Path(top["path"]).name == "blue.webp" and top["score"] == pytest.approx(1, abs=1e-3)
     assert "not compared" in got["note"] and got["chunks"] == []  # text chunks are in MiniLM's space, not CLIP's
 
+    text_hits = json.loads(rag("space", "similar", "the colour of the sea", "--json", env=env).stdout)["hits"]
+    assert Path(text_hits[0]["path"]).name == "note.txt"  # the text path is unchanged: MiniLM over the chunks
+
     got = json.loads(rag("space", "classify", str(probe), "--labels", "cat, dog,lion", "--json", env=env).stdout)
     probs = {r["label"]: r["probability"] for r in got["labels"]}
     assert set(probs) == {"cat", "dog", "lion"} and sum(probs.values()) == pytest.approx(1, abs=1e-6)
@@ -223,6 +226,8 @@ def test_cli_image_commands_say_how_to_turn_images_on(tmp_path):
     assert out.returncode == 2 and "image_model" in out.stderr
     out = rag("space", "classify", str(pic), "--labels", "a", env={})
     assert out.returncode == 2 and "two labels" in out.stderr
+    out = rag("space", "similar", "--images", env={})
+    assert out.returncode == 2 and "TEXT" in out.stderr
 
 
 def test_pictures_inside_pdf_and_docx_are_indexed_with_their_page(tmp_path, img_settings, embedder, image_embedder):
@@ -258,3 +263,21 @@ def test_pictures_inside_pdf_and_docx_are_indexed_with_their_page(tmp_path, img_
     assert gone.totals.images_deleted == 2
     left = Store(img_settings).find(images_collection("test")).get(include=["metadatas"])["metadatas"]
     assert sorted(Path(m["path"]).name for m in left) == ["report.docx", "report.docx"]
+
+
+def test_an_image_finds_text_chunks_when_the_text_shares_the_clip_space(
+    folder, tiny_clip, image_embedder, isolated_home
+):
+    from rag.embedder import Embedder
+    from space.images import image_to_all
+
+    s = Settings(home=isolated_home, collection="test", embed_model=str(tiny_clip), image_model=str(tiny_clip))
+    assert run(s, Embedder(str(tiny_clip)), image_embedder, [folder]).ok
+    probe = folder / "pics" / "red.png"
+    found = image_to_all(s, Store(s), image_embedder, probe, top_k=3)
+    assert found.note is None and len(found.chunks) == 3
+    got = Store(s).get("test").get(include=["embeddings"])
+    v = image_embedder.embed_images([image_embedder.decode(probe.read_bytes())])[0]
+    scores = np.asarray(got["embeddings"]) @ v
+    assert [h.id for h in found.chunks] == [got["ids"][i] for i in np.argsort(-scores)[:3]]
+    assert [h.score for h in found.chunks] == pytest.approx(sorted(scores, reverse=True)[:3], abs=1e-4)
