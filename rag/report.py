@@ -50,7 +50,12 @@ def print_status(settings: Settings, rows: list[dict], console: Console | None =
     for r in rows:
         built = ", ".join(f"{k}={v}" for k, v in r["built_with"].items())
         table.add_row(
-            r["name"], str(r["files"]), str(r["chunks"]), built, "\n".join(r["roots"]), r["last_indexed"] or ""
+            r["name"],
+            str(r["files"]),
+            str(r["chunks"]) + (f" + {r['images']} images" if r.get("images") else ""),
+            built,
+            "\n".join(r["roots"]),
+            r["last_indexed"] or "",
         )
     console.print(table)
 

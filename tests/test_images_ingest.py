@@ -80,6 +80,10 @@ def test_images_are_indexed_beside_the_text_and_kept_in_sync(folder, img_setting
     assert first.totals.images_added == 4 and first.ok
     rows = image_rows(img_settings)
     assert set(rows) == set(COLORS)
+    from ingest.status import collection_status
+
+    listed = collection_status(img_settings, Store(img_settings))  # images counted with their collection
+    assert [(r["name"], r["images"]) for r in listed] == [("test", 4)]
     texts = {Path(m["path"]).name for m in Store(img_settings).get("test").get(include=["metadatas"])["metadatas"]}
     assert "note.txt" in texts and not texts & set(COLORS)  # images never enter the text collection
     want = image_embedder.embed_images([image_embedder.decode((folder / "pics" / "red.png").read_bytes())])[0]
