@@ -12,6 +12,7 @@ Each measurement runs in a fresh child process, so its peak RSS (VmHWM) is the m
 Target: 100k chunks in <= 30 s cold; the warm view should be instant (well under a second).
 
     .venv/bin/python benchmarks/space.py [--sizes 10000,100000] [--workdir DIR] [--vectors FILE]
+    .venv/bin/python benchmarks/space.py --images 256     # image decode cost and images/s (benchmarks/space_images.py)
 """
 
 from __future__ import annotations
@@ -150,12 +151,17 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--workdir", type=Path, default=None, help="keep (and reuse) the collections here")
     ap.add_argument("--vectors", type=Path, default=None, help="cached vectors of the real chunks (.npy)")
+    ap.add_argument("--images", type=int, default=0, help="instead: image embedding cost with N images (tiny CLIP)")
     ap.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--max-points", type=int, default=20000, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.max_points)))
         return
+    if args.images:
+        from benchmarks.space_images import run as run_images
+
+        return run_images(args.images)
     if args.workdir:
         args.workdir.mkdir(parents=True, exist_ok=True)
         run(args, args.workdir)

@@ -16,6 +16,8 @@ from functools import cached_property
 from pathlib import Path
 
 from ingest.chunking import Chunker, PageText
+from ingest.image_extract import has_embedded_images
+from ingest.images import IMAGES_OFF, ImageSync, is_image, remove_images
 from ingest.loaders import LoadError, encoding_note, is_supported, load
 from ingest.lock import Holder, write_lock
 from ingest.manifest import Entry, Manifest
@@ -23,6 +25,7 @@ from ingest.progress import NullProgress, Progress
 from ingest.recovery import recover, sweep_orphans
 from ingest.walk import Found, iter_files
 from rag import generation
+from rag.app import build_image_embedder
 from rag.embedder import Embedder
 from rag.errors import ConfigError
 from rag.lexical import LexicalIndex
@@ -91,10 +94,14 @@ class Sync:
         *,
         wait: bool = True,
         on_wait: Callable[[Holder], None] | None = None,
+        image_embedder=None,
     ):
         """`wait`/`on_wait`: what to do when another writer holds the collection (see ingest.lock)."""
         self.settings = settings
         self.wait, self.on_wait = wait, on_wait
+        # images (ingest/images.py) ride the same walk into `<collection>__images` when `image_model` is set
+        image_embedder = image_embedder or build_image_embedder(settings)
+        self.images = ImageSync(settings, image_embedder, store) if image_embedder is not None else None
         self.embedder = embedder
         self.store = store
         self.progress = progress or NullProgress()
@@ -137,7 +144,11 @@ class Sync:
         self.report = IngestReport(collection=name)
         try:
             recover(self.col, self.manifest, self.lexical)
+            if self.images:
+                self.images.open(self.report, rebuild=rebuild)
             self._sync(roots)
+            if self.images:
+                self.images.finish(roots)
             self.manifest.add_roots(roots)
             if rebuild:
                 self.store.finish_rebuild(name)
@@ -147,6 +158,8 @@ class Sync:
         finally:
             self.manifest.close()
             self.lexical.close()
+            if self.images:
+                self.images.close()
             if old_manifest is not None:
                 old_manifest.close()
         self.report.totals.seconds = time.perf_counter() - started
@@ -201,6 +214,10 @@ class Sync:
     def _one(self, f: Found, entry: Entry | None) -> FileResult | None:
         """Handle one file; returns None when the file waits in the embed buffer."""
         path = str(f.path)
+        if is_image(f.path):
+            return self.images.one(f) if self.images else FileResult(path, FileStatus.SKIPPED, IMAGES_OFF)
+        if self.images and has_embedded_images(f.path):
+            self.images.embedded(f)  # its pictures go to the image collection; its text goes on below
         if f.problem:
             return FileResult(path, FileStatus.FAILED, f.problem + (KEPT if entry else ""))
         st = f.stat
@@ -343,7 +360,8 @@ def _remove_paths(paths: list[Path], settings: Settings, store: Store) -> Ingest
         targets = [os.path.abspath(p) for p in paths]
         entries = manifest.entries()
         hits = sorted(p for p in entries if under(p, targets))
-        if not hits:
+        removed_images = remove_images(targets, settings, store, report)
+        if not hits and not removed_images:
             raise ConfigError(
                 f"Nothing indexed under {', '.join(targets)} in collection {settings.collection!r}; "
                 "see `rag status` for what is indexed."

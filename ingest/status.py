@@ -22,6 +22,7 @@ def collection_status(settings: Settings, store: Store, only: str | None = None)
                 {
                     "name": info.name,
                     "chunks": info.count,
+                    "images": _images(store, info.name),
                     "files": sum(1 for e in entries.values() if e.state == "done"),
                     "built_with": {k: v for k, v in info.fingerprint.items() if k != "complete"},
                     "roots": manifest.roots(),
@@ -29,3 +30,10 @@ def collection_status(settings: Settings, store: Store, only: str | None = None)
                 }
             )
     return rows
+
+
+def _images(store: Store, name: str) -> int:
+    from rag.image_search import images_collection
+
+    col = store.find(images_collection(name))
+    return col.count() if col is not None else 0

@@ -24,3 +24,12 @@ def build_engine(settings: Settings, embedder: Embedder | None = None, store: St
     embedder = embedder or build_embedder(settings)
     retriever = Retriever(settings, embedder, store or build_store(settings))
     return Engine(settings, retriever, lambda: resolve_llm(settings), embedder=embedder)
+
+
+def build_image_embedder(settings: Settings):
+    """The CLIP-style image embedder, or None when `image_model` is empty (images are off)."""
+    if not settings.image_model:
+        return None
+    from rag.image_embedder import ImageEmbedder
+
+    return ImageEmbedder(settings.image_model, max_pixels=settings.image_max_pixels)

@@ -76,7 +76,7 @@ def ingest(
     """Index files and folders; re-runs embed only what changed and drop what was deleted."""
     from ingest.pipeline import Sync
     from ingest.progress import NullProgress, RichProgress
-    from rag.app import build_embedder, build_store
+    from rag.app import build_embedder, build_image_embedder, build_store
     from rag.report import print_report
 
     s = _settings(
@@ -90,12 +90,16 @@ def ingest(
         max_file_mb=max_file_mb,
     )
     embedder, store = build_embedder(s), build_store(s)
+    image_embedder = build_image_embedder(s)  # None unless `image_model` is set; loaded once for --watch
     paths = list(paths or [])
 
     def run_once(rebuild_now: bool = False):
         progress = RichProgress() if (sys.stderr.isatty() and not as_json) else NullProgress()
         try:
-            sync = Sync(s, embedder, store, progress, wait=not no_wait, on_wait=_waiting(s.collection))
+            sync = Sync(
+                s, embedder, store, progress,
+                wait=not no_wait, on_wait=_waiting(s.collection), image_embedder=image_embedder,
+            )  # fmt: skip
             return sync.run(paths, rebuild=rebuild_now)
         finally:
             progress.close()
@@ -172,8 +176,9 @@ def ask(
     as_json: bool = JsonOpt,
 ) -> None:
     """Answer a question from your documents, with numbered citations."""
-    from rag.app import build_engine
-    from rag.report import print_answer
+    from rag.app import build_engine, build_store
+    from rag.image_search import images_for_answer
+    from rag.report import print_answer, print_images
     from rag.types import Answer
 
     s = _settings(
@@ -185,7 +190,8 @@ def ask(
         relevance_threshold=threshold,
         llm=llm,
     )
-    engine = build_engine(s)
+    store = build_store(s)
+    engine = build_engine(s, store=store)
     live = sys.stdout.isatty() and not as_json
     answer, streamed = None, ""
     for event in engine.stream(question, path_glob=path_glob):
@@ -194,10 +200,12 @@ def ask(
         elif live:
             streamed += event
             print(event, end="", flush=True)
+    images = images_for_answer(s, store, question, answer.rewritten_query)  # shown, never sent to the LLM
     if as_json:
-        print(json.dumps(answer.to_dict()))
+        print(json.dumps({**answer.to_dict(), "images": [h.to_dict() for h in images]}))
     else:
         print_answer(answer, streamed=streamed if live else None)
+        print_images(images)
 
 
 @app.command()

@@ -33,7 +33,9 @@ def print_report(report: IngestReport, *, verbose: bool = False, console: Consol
     console.print(
         f"{t.ingested} ingested, {t.updated} updated, {t.unchanged} unchanged, {t.removed} removed, "
         f"{t.skipped} skipped, [{'bold red' if t.failed else 'green'}]{t.failed} failed[/] - "
-        f"+{t.chunks_added}/-{t.chunks_deleted} chunks in {t.seconds:.1f}s"
+        f"+{t.chunks_added}/-{t.chunks_deleted} chunks"
+        + (f", +{t.images_added}/-{t.images_deleted} images" if t.images_added or t.images_deleted else "")
+        + f" in {t.seconds:.1f}s"
     )
 
 
@@ -49,9 +51,13 @@ def print_status(settings: Settings, rows: list[dict], console: Console | None =
     for r in rows:
         built = ", ".join(f"{k}={v}" for k, v in r["built_with"].items())
         table.add_row(
-            plain(r["name"]), str(r["files"]), str(r["chunks"]), plain(built), plain("\n".join(r["roots"])),
+            plain(r["name"]),
+            str(r["files"]),
+            str(r["chunks"]) + (f" + {r['images']} images" if r.get("images") else ""),
+            plain(built),
+            plain("\n".join(r["roots"])),
             plain(r["last_indexed"]),
-        )  # fmt: skip
+        )
     console.print(table)
 
 
@@ -115,3 +121,15 @@ def print_diagnosis(diagnosis, console: Console | None = None) -> None:
             console.print(f"{'':<26}fix: {escape(c.fix)}")
     verdict = "ragspace is ready" if diagnosis.ok else "the default path cannot work until the problems above are fixed"
     console.print(f"[{'green' if diagnosis.ok else 'bold red'}]{verdict}[/]")
+
+
+def print_images(images: list, console: Console | None = None) -> None:
+    """Images matching the question (rag/image_search.py), listed under the sources when there are any."""
+    if not images:
+        return
+    table = Table(title="matching images", title_justify="left")
+    for col in ("file", "page", "score"):
+        table.add_column(col, overflow="fold")
+    for h in images:
+        table.add_row(plain(h.path), str(h.page or ""), f"{h.score:.3f}")
+    (console or Console()).print(table)

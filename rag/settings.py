@@ -166,6 +166,24 @@ class Settings(BaseSettings):
         "lock) while the others retrieve, abstain or wait.",
     )
 
+    # Images (rag/image_embedder.py, ingest/images.py): off while `image_model` is empty
+    image_model: str = Field(
+        default="",
+        description="CLIP-style sentence-transformers model that embeds images and texts in one space (a local "
+        "path, or a name such as `clip-ViT-B-32`, fetched once if not cached); empty = images are not indexed.",
+    )
+    image_max_pixels: int = Field(
+        default=50_000_000,
+        ge=1,
+        description="Images claiming more pixels (width x height) are refused before decoding (decompression bombs).",
+    )
+    image_threshold: float = Field(
+        default=0.25,
+        ge=-1.0,
+        le=1.0,
+        description="Minimum cosine between a question and an image for the image to be shown with the answer.",
+    )
+
     @field_validator("collection")
     @classmethod
     def _valid_collection(cls, v: str) -> str:

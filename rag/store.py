@@ -25,6 +25,7 @@ from rag.settings import Settings
 log = logging.getLogger(__name__)
 
 REBUILD_SUFFIX = "__rebuild"
+IMAGES_SUFFIX = "__images"  # rag/image_search.py: a collection's images live in `<name>__images`
 FP_PREFIX = "rag:"
 # Keys whose change makes stored vectors or chunk boundaries incompatible.
 FP_KEYS = ("embed_model", "dim", "normalized", "chunker", "chunk_size", "chunk_overlap")
@@ -244,7 +245,7 @@ class Store:
             self._swap(name, side)
 
     def delete(self, name: str) -> None:
-        for n in (name, name + REBUILD_SUFFIX):
+        for n in (name, name + REBUILD_SUFFIX, name + IMAGES_SUFFIX, name + IMAGES_SUFFIX + REBUILD_SUFFIX):
             if self.find(n) is not None:
                 self.client.delete_collection(n)
 
@@ -253,7 +254,7 @@ class Store:
         for col in self.client.list_collections():
             if isinstance(col, str):  # older chromadb lists names only
                 col = self.find(col)
-            if col is None or col.name.endswith(REBUILD_SUFFIX):
-                continue
+            if col is None or col.name.endswith(REBUILD_SUFFIX) or col.name.endswith(IMAGES_SUFFIX):
+                continue  # a collection's images are counted with it (ingest/status.py), not listed apart
             infos.append(CollectionInfo(col.name, str(col.id), col.count(), read_fingerprint(col.metadata)))
         return sorted(infos, key=lambda c: c.name)

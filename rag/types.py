@@ -60,6 +60,8 @@ class IngestTotals:
     failed: int = 0
     chunks_added: int = 0
     chunks_deleted: int = 0
+    images_added: int = 0  # into the image collection (ingest/images.py), when `image_model` is set
+    images_deleted: int = 0
     seconds: float = 0.0
 
 

@@ -134,15 +134,23 @@ def _topics_dict(found, vecs) -> dict:
 
 @space_app.command("similar")
 def similar_cmd(
-    text: str = typer.Argument(..., help="Any text: a question, a sentence, a term."),
+    text: str | None = typer.Argument(None, help="Any text: a question, a sentence, a term."),
+    images: bool = typer.Option(False, "--images", help="Search the collection's images with TEXT (`image_model`)."),
+    image: Path | None = typer.Option(
+        None, "--image", help="An image file: its nearest images (and text chunks embedded with the same model)."
+    ),
     top_k: int = typer.Option(10, "--top-k", min=1, max=200, help="How many chunks to show."),
     collection: str | None = CollectionOpt,
     chroma_url: str | None = ChromaOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """The chunks nearest to TEXT, with cosine similarity."""
+    """The chunks nearest to TEXT, with cosine similarity; with --images or --image, across modalities."""
     from space.similarity import similar
 
+    if image is not None or images:
+        return _similar_images(text, image, top_k, collection, chroma_url, as_json)
+    if text is None:
+        raise typer.BadParameter("give TEXT to search for, or --image PATH")
     settings, store = _open(collection, chroma_url)
     embedder = _embedder(settings, store)
     hits = similar(store, settings.collection, embedder.embed([text])[0], top_k)
@@ -151,6 +159,54 @@ def similar_cmd(
     from space.render import print_hits
 
     print_hits(hits, f"nearest chunks to {text!r}")
+
+
+def _similar_images(text, image, top_k, collection, chroma_url, as_json) -> None:
+    from space import images as im
+    from space.render import print_image_hits
+
+    if (text is None) == (image is None):
+        raise typer.BadParameter("give either TEXT with --images, or --image PATH (not both)")
+    settings, store = _open(collection, chroma_url)
+    emb = im.image_embedder(settings)
+    if image is None:
+        hits = im.text_to_images(settings, store, emb, text, top_k)
+        if as_json:
+            return _emit({"collection": settings.collection, "text": text, "images": [h.to_dict() for h in hits]})
+        return print_image_hits(hits, f"nearest images to {text!r}")
+    found = im.image_to_all(settings, store, emb, image, top_k)
+    if as_json:
+        return _emit({"collection": settings.collection, "image": str(image),
+                      "images": [h.to_dict() for h in found.images],
+                      "chunks": [h.__dict__ for h in found.chunks], "note": found.note})  # fmt: skip
+    print_image_hits(found.images, f"nearest images to {image}")
+    if found.chunks:
+        from space.render import print_hits
+
+        print_hits(found.chunks, f"nearest chunks to {image}")
+    if found.note:
+        print(found.note)
+
+
+@space_app.command("classify")
+def classify_cmd(
+    image: Path = typer.Argument(..., help="An image file."),
+    labels: str = typer.Option(..., "--labels", help="Comma-separated labels, e.g. 'cat,dog,lion'."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Zero-shot: how likely each label is for IMAGE (softmax of the model's logit scale x cosine; sums to 1)."""
+    from rag.settings import load_settings
+    from space import images as im
+
+    names = im.parse_labels(labels)  # a typo fails before the model loads
+    emb = im.image_embedder(load_settings())
+    rows = im.classify(emb, image, names)
+    if as_json:
+        return _emit({"image": str(image), "model": emb.model_id, "logit_scale": emb.logit_scale,
+                      "labels": [{"label": lb, "probability": p, "cosine": c} for lb, p, c in rows]})  # fmt: skip
+    from space.render import print_classes
+
+    print_classes(rows, image)
 
 
 @space_app.command("compare")

@@ -115,3 +115,19 @@ def print_compression(rows: list[Row], n: int, m: int, source: str, plot: Path |
     console.print("[dim]Rescoring keeps the float32 vectors on disk and reads 4 x k candidates per query.[/]")
     if plot:
         console.print(line("plot written to ", str(plot)))
+
+
+def print_image_hits(hits, title: str, console: Console | None = None) -> None:
+    """Images ranked by cosine (rag space similar --images / --image)."""
+    table = _table(title, "cosine", "image", "page")
+    for h in hits:
+        table.add_row(f"{h.score:.3f}", plain(h.path), str(h.page or ""))
+    (console or Console()).print(table)
+
+
+def print_classes(rows: list[tuple[str, float, float]], image, console: Console | None = None) -> None:
+    """Zero-shot labels of an image, most likely first."""
+    table = _table(f"labels of {image}", "probability", "label", "cosine")
+    for label, prob, cos in rows:
+        table.add_row(f"{prob:.3f}", plain(label), f"{cos:.3f}")
+    (console or Console()).print(table)

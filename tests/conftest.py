@@ -107,3 +107,21 @@ def chroma_server(tmp_path_factory):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_clip(tmp_path_factory) -> Path:
+    """A tiny random-weight CLIP in the sentence-transformers layout (tests/tiny_clip.py), built once per run."""
+    from tests.tiny_clip import build_tiny_clip
+
+    return build_tiny_clip(tmp_path_factory.mktemp("tiny-clip") / "model")
+
+
+@pytest.fixture(scope="session")
+def image_embedder(tiny_clip):
+    """rag's ImageEmbedder over the tiny CLIP, loaded once for the run."""
+    from rag.image_embedder import ImageEmbedder
+
+    emb = ImageEmbedder(str(tiny_clip))
+    emb.model
+    return emb

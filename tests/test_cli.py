@@ -65,7 +65,7 @@ EXPECTED = {
     "secret.txt": ("failed", "permission"),
     "loop_a.txt": ("failed", "symlink loop"),
     "loop_b.txt": ("failed", "symlink loop"),
-    "picture.png": ("skipped", "unsupported"),
+    "picture.png": ("skipped", "image_model"),  # images are off by default, and the reason says how to turn them on
 }
 
 

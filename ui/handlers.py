@@ -47,6 +47,7 @@ class Turn:
     answer: Answer | None = None
     error: str | None = None
     stopped: bool = False
+    images: list = field(default_factory=list)  # ui.images.ShownImage: shown beside the sources, never sent to the LLM
 
     @property
     def pending(self) -> bool:
@@ -81,6 +82,7 @@ class EnginePool:
         self._users: dict[int, int] = {}  # id(engine) -> leases open now
         self._retired: dict[int, object] = {}  # dropped while leased: closed when the last lease ends
         self._lock = threading.Lock()
+        self._image_embedder: object | None = None
 
     def get(self, collection: str, llm: str):
         """The engine for (collection, llm); use `lease` while it is in use for a while."""
@@ -105,6 +107,20 @@ class EnginePool:
                     del self._users[id(engine)]
                 last = [self._retired.pop(id(engine))] if not left and id(engine) in self._retired else []
             _close_all(last)
+
+    def images(self, engine, collection: str, question: str, answer: Answer) -> list:
+        """Images matching an answered question (ui/images.py); [] when `image_model` is empty."""
+        from rag.app import build_image_embedder
+        from ui.images import shown_images
+
+        try:
+            with self._lock:  # one image model for all sessions, loaded on first use
+                self._image_embedder = self._image_embedder or build_image_embedder(self.settings)
+            store = engine.retriever.store
+            return shown_images(self.settings, store, self._image_embedder, collection, question, answer)
+        except RagError as exc:  # a broken image setup must not cost the answer
+            log.warning("no images for %r: %s", question, exc)
+            return []
 
     def forget(self, collection: str, llm: str | None = None) -> None:
         """Drop cached engines (after an LLM failure, so the next question resolves the backend again)."""
@@ -177,6 +193,7 @@ def respond(question: str, session: Session, pool: EnginePool) -> Iterator[Sessi
                 for event in events:
                     if isinstance(event, Answer):
                         turn.answer = event
+                        turn.images = pool.images(engine, session.collection, question, event)
                     else:
                         turn.text += event
                     yield session

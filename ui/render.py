@@ -12,6 +12,7 @@ from datetime import datetime
 
 from rag.types import Answer, IngestReport, Source
 from ui.handlers import Session, Status, Turn
+from ui.images import images_html
 from ui.uploads import SavedUploads
 
 # markdown that could fetch (images), link (brackets) or show entities raw (code) is neutralised
@@ -150,13 +151,14 @@ def _details(answer: Answer, body: str) -> str:
 
 def sources_html(session: Session) -> str:
     """The sources panel: each answer's sources, newest first; the newest answer's open."""
-    groups = [(i, t) for i, t in enumerate(session.turns, 1) if t.answer and t.answer.sources]
+    groups = [(i, t) for i, t in enumerate(session.turns, 1) if t.answer and (t.answer.sources or t.images)]
     if not groups:
         return '<div class="rag-sources-empty">Sources of each answer appear here.</div>'
     out = []
     for rank, (i, turn) in enumerate(reversed(groups)):
         label = "closest passages, no answer" if turn.answer.abstained and not turn.answer.backend else "sources"
         items = "".join(source_html(s, i, cited_spans(turn.answer, s), open_=rank == 0) for s in turn.answer.sources)
+        items += images_html(turn.images)
         out.append(
             f'<details class="rag-turn" {"open" if rank == 0 else ""}><summary>Q{i}: {text(turn.question)}'
             f" <small>({label})</small></summary>{items}</details>"

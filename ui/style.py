@@ -25,6 +25,10 @@ sup.rag-flag { color: #dc3545; font-size: 0.7em; cursor: help; }
 .rag-passage { white-space: normal; font-size: 0.9em; margin-top: 4px; max-height: 260px; overflow-y: auto; }
 mark.rag-cited { background: #fff3a3; }
 .rag-sources-empty { opacity: 0.6; font-size: 0.9em; }
+.rag-images { display: flex; flex-wrap: wrap; gap: 8px; margin: 6px 0; align-items: flex-start; }
+.rag-images > small { flex-basis: 100%; opacity: 0.7; }
+figure.rag-image { margin: 0; max-width: 160px; font-size: 0.8em; }
+figure.rag-image img { max-width: 160px; max-height: 160px; border-radius: 4px; display: block; }
 """
 
 # Citations link to `#src-<turn>-<n>`; this opens the source (and its turn) and scrolls to it,
