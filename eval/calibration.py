@@ -200,6 +200,9 @@ def score(answers: list[dict[str, Any]], labels: dict, embedder, threshold: floa
         for o in sorted({r["origin"] for r in rows})
     }
     out["statuses"] = {st: sum(r["status"] == st for r in rows) for st in sorted({r["status"] for r in rows})}
+    # what the checker called the unsupported units it missed: "skipped" = judged to make no claim
+    missed = [r["status"] for r in rows if r["label"] == "unsupported" and r["status"] != "unsupported"]
+    out["missed_as"] = {st: missed.count(st) for st in sorted(set(missed))}
     return {**out, "rows": rows}
 
 
