@@ -18,21 +18,11 @@ from typing import Any
 from eval import metrics_answers as M
 from eval.qa import QAItem, fingerprint, load_qa
 from eval.runs import EvalError, Run, default_run_dir
+from eval.summary import diagnose, failure_metrics, summarize
 from rag.llm import LLMTimeout
 from rag.settings import Settings
 from rag.types import Answer
 
-# per-item metrics of answerable questions, in report column order
-ANSWER_METRICS = (
-    "answer_relevance",
-    "answer_relevance_generated",
-    "faithfulness",
-    "context_recall",
-    "correctness_f1",
-    "correctness_semantic",
-    "source_hit",
-    "source_rr",
-)
 SECRET_SETTINGS = ("auth",)  # never written into results.json
 
 
@@ -47,6 +37,7 @@ class AnswersConfig:
     judge: str | None = None  # e.g. "ollama:llama3.2": LLM-judge verdicts, reported separately
     run_dir: Path | None = None
     resume: bool = False
+    seed: int = 0  # how the questions were sampled (PubMedQA, generation); also seeds the bootstrap
 
 
 def docs_collection(docs: Path) -> str:
@@ -78,6 +69,7 @@ def _params(cfg: AnswersConfig, settings: Settings) -> dict[str, Any]:
         "relevance_threshold": settings.relevance_threshold,
         "generated_relevance": cfg.generated_relevance,
         "judge": cfg.judge,
+        "seed": cfg.seed,
     }
 
 
@@ -121,8 +113,9 @@ def run_answers(
         run.add(item)
         if on_item:
             on_item(n, len(questions), item)
-    metrics, latency = summarize(run.items)
-    extra = {"summary": one_line(metrics, len(run.items))}
+    summary = summarize(run.items, cfg.seed)
+    metrics, latency = summary.pop("metrics"), summary.pop("latency")
+    extra = {"summary": one_line(metrics, len(run.items)), **summary}
     if judge is not None:
         extra["judge"] = {"model": judge.name, **judge_summary(run.items)}
     settings_dump = {k: v for k, v in settings.model_dump(mode="json").items() if k not in SECRET_SETTINGS}
@@ -139,10 +132,15 @@ def ask_and_score(engine, q: QAItem, embedder, cfg: AnswersConfig) -> dict[str, 
         "relevant_sources": q.relevant_sources,
         "history_turns": len(q.history),
     }
+    if q.extra.get("generator"):
+        item["generator"] = q.extra["generator"]
     try:
         answer = engine.ask(q.question, history=q.history)
-    except LLMTimeout as exc:  # one slow answer should not sink a long eval; it is reported
-        item.update(error=str(exc), metrics={})
+    except LLMTimeout as exc:
+        # one slow answer should not sink a long eval, nor vanish from it: a failure, scored 0
+        metrics = failure_metrics(q.answerable, bool(q.reference_answer), bool(q.relevant_sources))
+        item.update(error=str(exc), timed_out=True, abstained=False, metrics=metrics)
+        item["diagnosis"] = diagnose(item)
         return item
     started = time.perf_counter()
     item.update(
@@ -156,6 +154,7 @@ def ask_and_score(engine, q: QAItem, embedder, cfg: AnswersConfig) -> dict[str, 
         item["metrics"] = score_answer(q, answer, embedder, engine if cfg.generated_relevance else None, cfg, item)
     else:
         item["metrics"] = {"abstained_correctly": float(answer.abstained)}
+    item["diagnosis"] = diagnose(item)
     t = answer.timings
     item["timings"] = {
         "retrieve_s": round(t.retrieve_s, 4),
@@ -171,58 +170,34 @@ def ask_and_score(engine, q: QAItem, embedder, cfg: AnswersConfig) -> dict[str, 
 def score_answer(q: QAItem, answer: Answer, embedder, engine, cfg: AnswersConfig, item: dict) -> dict[str, Any]:
     """Every answer metric for one answerable question (None where it does not apply)."""
     text = answer.text
-    faith, grounded, checked = M.faithfulness(answer, embedder)
-    item["claims"] = {"grounded": grounded, "checked": checked}
+    support, supported, checked = M.citation_support(answer, embedder)
+    item["claims"] = {"supported": supported, "checked": checked}
     item["unsupported"] = [u.sentence for u in answer.unsupported]
     hit, rr = M.hit_and_rr([s.path for s in answer.sources], q.relevant_sources)
     ref = q.reference_answer
     generated = None
     if engine is not None and not answer.abstained and text.strip():
-        generated = M.generate_questions(engine.llm, text, cfg.n_generated)
-        item["generated_questions"] = generated
-    # a follow-up ("how do I fix it?") means little alone: judge relevance against the standalone query
+        try:
+            generated = M.generate_questions(engine.llm, text, cfg.n_generated)
+            item["generated_questions"] = generated
+        except LLMTimeout as exc:  # the answer is scored; only this optional metric is lost
+            item["generated_questions_error"] = str(exc)
+    # a follow-up ("how do I fix it?") means little alone: compare with the standalone query
     asked = answer.rewritten_query or q.question
     values = {
-        "answer_relevance": M.answer_relevance(embedder, asked, text),
-        "answer_relevance_generated": M.generated_relevance(embedder, asked, generated or []),
-        "faithfulness": faith,
+        "question_answer_cosine": M.question_answer_cosine(embedder, asked, text),
+        "generated_question_cosine": M.generated_relevance(embedder, asked, generated or []),
+        "citation_support": support,
         "context_recall": M.context_recall(embedder, ref, [s.text for s in answer.sources]) if ref else None,
-        "correctness_f1": M.token_f1(text, ref) if ref else None,
-        "correctness_semantic": M.semantic_similarity(embedder, text, ref) if ref else None,
+        "reference_token_f1": M.token_f1(text, ref) if ref else None,
+        "reference_coverage": M.reference_coverage(text, ref) if ref else None,
+        "reference_similarity": M.semantic_similarity(embedder, text, ref) if ref else None,
         "source_hit": hit,
         "source_rr": rr,
     }
     if engine is None:
-        values.pop("answer_relevance_generated")
+        values.pop("generated_question_cosine")
     return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in values.items()}
-
-
-def summarize(items: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Aggregate metrics (means over answerable questions, abstention over all) and latency per stage."""
-    answerable = [it for it in items if it.get("answerable", True) and not it.get("error")]
-    metrics: dict[str, Any] = {
-        "questions": len(items),
-        "answerable": sum(1 for it in items if it.get("answerable", True)),
-        "errors": sum(1 for it in items if it.get("error")),
-    }
-    for name in ANSWER_METRICS:
-        value = M.mean((it.get("metrics") or {}).get(name) for it in answerable)
-        if value is not None:
-            metrics[{"source_hit": "source_hit_rate", "source_rr": "source_mrr"}.get(name, name)] = round(value, 4)
-    if answerable:
-        metrics["false_abstention_rate"] = round(
-            sum(bool(it.get("abstained")) for it in answerable) / len(answerable), 4
-        )
-    pairs = [(it.get("answerable", True), bool(it.get("abstained"))) for it in items if not it.get("error")]
-    for name, value in M.abstention_scores(pairs).items():
-        if value is not None:
-            metrics[name] = round(value, 4)
-    latency = {}
-    for stage in ("retrieve_s", "first_token_s", "generate_s", "total_s", "scoring_s"):
-        stats = M.latency_stats((it.get("timings") or {}).get(stage) for it in items)
-        if stats:
-            latency[stage.removesuffix("_s")] = stats
-    return metrics, latency
 
 
 def judge_summary(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -238,7 +213,9 @@ def one_line(metrics: dict[str, Any], n: int) -> str:
     """A one-line human summary of an answers run."""
     shown = [
         f"{k.replace('_', ' ')} {metrics[k]:.2f}"
-        for k in ("faithfulness", "answer_relevance", "correctness_semantic", "source_hit_rate", "abstention_recall")
+        for k in ("citation_support", "reference_coverage", "source_hit_rate", "abstention_recall")
         if metrics.get(k) is not None
     ]
+    if metrics.get("timeouts"):
+        shown.append(f"{metrics['timeouts']} timed out (scored 0)")
     return f"{n} questions: " + ", ".join(shown)

@@ -144,7 +144,7 @@ def answers(
     resume: Path | None = typer.Option(None, "--resume", help="Continue the interrupted run in this folder."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (metrics, latency, run folder)."),
 ) -> None:
-    """Answer quality: relevance, faithfulness, context recall, correctness, sources, abstention, latency."""
+    """Answer quality: reference overlap, citation support, sources, abstention, latency - with 95% intervals."""
     from eval.answers import AnswersConfig, docs_collection, run_answers
     from eval.runs import EvalError, default_run_dir
     from rag.settings import load_settings
@@ -162,12 +162,12 @@ def answers(
             raise EvalError("no questions - pass --qa FILE.jsonl, or --docs DIR to generate them from your documents")
         qa = _generated_qa(settings, docs, run_dir / "qa.jsonl", seed, as_json)
     cfg = AnswersConfig(qa=qa, docs=docs, generated_relevance=generated_relevance, judge=judge, run_dir=run_dir,
-                        resume=resume is not None)  # fmt: skip
+                        resume=resume is not None, seed=seed)  # fmt: skip
     tty = sys.stderr.isatty() and not as_json
     with _answers_bar(tty) as on_item:
         results = run_answers(settings, cfg, on_item=on_item, ingest_progress=_answers_ingest_bars(tty))
     if as_json:
-        keys = ("kind", "summary", "metrics", "latency", "judge", "params")
+        keys = ("kind", "summary", "metrics", "ci", "sample", "cloze", "latency", "judge", "params")
         print(json.dumps({**{k: results.get(k) for k in keys}, "run_dir": str(run_dir)}))
         return
     _print_summary(results, run_dir)
@@ -196,7 +196,10 @@ def generate(
     docs: Path | None = typer.Option(None, "--docs", help="Folder of documents (ingested into its own collection)."),
     collection: str | None = typer.Option(None, "--collection", help="Or an existing collection."),
     n: int = typer.Option(20, "--n", min=1, help="Answerable questions to generate."),
-    unanswerable: int = typer.Option(3, "--unanswerable", min=0, help="Off-corpus questions (answerable: false)."),
+    unanswerable: int = typer.Option(
+        3, "--unanswerable", min=0,
+        help="Questions from a fixed general-knowledge pool (answerable: false), kept whatever they score.",
+    ),  # fmt: skip
     method: str = typer.Option("auto", "--method", help="llm | cloze (no LLM) | auto (LLM, cloze when it fails)."),
     llm: str | None = typer.Option(None, "--llm", help="LLM spec: auto, embedded, ollama:MODEL."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed: the same seed gives the same chunks."),
@@ -225,6 +228,7 @@ def generate(
         "llm": made.llm,
         "llm_attempts": made.attempts,
         "rejected": dict(made.rejected),
+        "llm_timeouts": made.timeouts,
         "warning": made.warning,
     }
     if as_json:
@@ -232,7 +236,7 @@ def generate(
         return
     print(
         f"wrote {len(made.items)} questions to {out} ({answerable} answerable, {made.cloze} of them cloze; "
-        f"{len(made.items) - answerable} off-corpus)"
+        f"{len(made.items) - answerable} general-knowledge, answerable: false)"
     )
     if made.rejected:
         print("rejected LLM questions: " + ", ".join(f"{k} {v}" for k, v in made.rejected.most_common()))
@@ -250,7 +254,7 @@ def compare(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of text."),
 ) -> None:
     """Differences B - A per metric and per question, biggest changes first."""
-    from eval.report import compare_runs, format_comparison
+    from eval.compare import compare_runs, format_comparison
     from eval.runs import load_results
 
     cmp = compare_runs(load_results(run_a), load_results(run_b), allow_different=allow_different)
@@ -302,10 +306,19 @@ def _print_summary(results: dict, run_dir: Path) -> None:
     table = Table(title=plain(summary) if summary else None, title_justify="left")
     table.add_column("metric")
     table.add_column("value", justify="right")
+    table.add_column("95% CI", justify="right")
+    ci = results.get("ci") or {}
     for name, value in {**results["metrics"], **(results.get("judge") or {})}.items():
-        table.add_row(name, "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value))
+        shown = "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+        table.add_row(name, shown, f"{ci[name][0]:.3f}-{ci[name][1]:.3f}" if name in ci else "")
     for stage, value in results["latency"].items():
         table.add_row(f"{stage} (s)", f"p50 {value['p50']:.2f}, p95 {value['p95']:.2f}")
     console = Console()
     console.print(table)
+    sample = results.get("sample") or {}
+    if sample:
+        console.print(f"sample: n={sample['n']}, seed {sample['seed']}, {len(sample['skipped'])} left out of the "
+                      f"headline (see report), {len(sample['failed'])} failed", highlight=False)
+    if results.get("cloze"):
+        console.print(f"{results['cloze']['metrics']['questions']} cloze items: reported separately in the report")
     console.print(plain(f"run folder: {run_dir}  (report.md, report.html)"))

@@ -1,15 +1,21 @@
 """Answer metrics: pure functions over texts, vectors and verdicts, each testable by hand.
 
 Scores are in [0, 1]; None means "does not apply" (no reference, nothing checked) and is left
-out of averages rather than counted as 0. Definitions:
+out of averages rather than counted as 0. Definitions (README "What each metric measures" says
+what each one cannot tell you):
 
 - token_f1: SQuAD's token F1 after SQuAD normalisation (lower case, no punctuation, no
-  articles a/an/the, single spaces).
+  articles a/an/the, single spaces). Needs a reference.
+- reference_coverage: share of the reference's content words (stopwords dropped) that the
+  answer contains. Needs a reference.
 - semantic_similarity: cosine of the two texts' unit embeddings, negatives clipped to 0.
-- answer_relevance: semantic_similarity(question, answer). The Ragas-style variant is the mean
-  cosine between the question and questions an LLM writes back from the answer.
-- faithfulness: share of the answer's claim sentences the citation check (rag/verify.py)
-  grounds in the retrieved sources; sentences it skips (headings, fragments) do not count.
+- question_answer_cosine: semantic_similarity(question, answer) - closeness in embedding space,
+  which repeating the question earns, so it is not "relevance". The Ragas-style variant is the
+  mean cosine between the question and questions an LLM writes back from the answer.
+- citation_support: share of the answer's claim sentences that the product's OWN citation check
+  (rag/verify.py) finds supported by the sources they cite - a self-check, calibrated in
+  tests/data/calibration. "Miscited" sentences (supported only by a source they do not cite)
+  count as not supported; sentences it skips (headings, fragments) do not count.
 - context_recall: share of reference-answer sentences covered by the retrieved context. A
   sentence is covered when its support >= RECALL_SUPPORT, support = max(best cosine with a
   context sentence, share of its content words found in the context).
@@ -100,8 +106,8 @@ def semantic_similarity(embedder: Embedder, a: str, b: str) -> float:
     return max(0.0, cosine(va, vb))
 
 
-def answer_relevance(embedder: Embedder, question: str, answer: str) -> float:
-    """Direct answer relevance: how close the answer is to the question in embedding space."""
+def question_answer_cosine(embedder: Embedder, question: str, answer: str) -> float:
+    """How close the answer is to the question in embedding space (0.0 for an empty answer)."""
     return semantic_similarity(embedder, question, answer) if answer.strip() else 0.0
 
 
@@ -127,6 +133,11 @@ def generate_questions(llm: LLMBackend, answer: str, n: int = 2) -> list[str]:
     return [q for q in questions if len(q.split()) >= 3][:n]
 
 
+def reference_coverage(answer: str, reference: str) -> float | None:
+    """Share of the reference's content words found in the answer (None when it has none)."""
+    return token_coverage(reference, answer)
+
+
 def context_recall(embedder: Embedder, reference: str, contexts: Sequence[str]) -> float | None:
     """Share of the reference's sentences covered by the contexts (see the module docstring)."""
     refs = sentences(reference) or ([reference] if reference.strip() else [])
@@ -146,21 +157,29 @@ def context_recall(embedder: Embedder, reference: str, contexts: Sequence[str]) 
 # -- verdicts --------------------------------------------------------------------------------------
 
 
-def faithfulness_counts(statuses: Iterable[str]) -> tuple[int, int]:
-    """(grounded, checked) from the citation check's sentence statuses; skipped ones do not count."""
+def citation_support_counts(statuses: Iterable[str]) -> tuple[int, int]:
+    """(supported, checked) from the citation check's sentence statuses.
+
+    Only "supported" counts: a "miscited" sentence sends the reader to a source that does not
+    say it, so it is not grounded where the answer claims. Skipped sentences make no claim.
+    """
     checked = [s for s in statuses if s != "skipped"]
-    return sum(s in ("supported", "miscited") for s in checked), len(checked)
+    return sum(s == "supported" for s in checked), len(checked)
 
 
-def faithfulness(answer: Answer, embedder: Embedder) -> tuple[float | None, int, int]:
-    """(share grounded, grounded, checked) for an engine Answer; (None, 0, 0) for abstentions."""
+def citation_support(answer: Answer, embedder: Embedder) -> tuple[float | None, int, int]:
+    """(share supported, supported, checked) for an engine Answer.
+
+    An abstention or an empty answer to an answerable question scores 0.0 (it grounded nothing),
+    so abstaining more cannot raise the mean; None only when no sentence made a claim.
+    """
     if answer.abstained or not answer.text.strip() or not answer.sources:
-        return None, 0, 0
+        return 0.0, 0, 0
     from rag.verify import check_answer
 
     result = check_answer(answer.text, answer.sources, embedder)
-    grounded, checked = faithfulness_counts(s.status for s in result.per_sentence)
-    return (grounded / checked if checked else None), grounded, checked
+    supported, checked = citation_support_counts(s.status for s in result.per_sentence)
+    return (supported / checked if checked else None), supported, checked
 
 
 def source_rank(retrieved_paths: Sequence[str], relevant: Sequence[str]) -> int | None:

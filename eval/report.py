@@ -1,9 +1,9 @@
-"""Reports for an eval run folder (report.md, report.html) and `rag eval compare`.
+"""Reports for an eval run folder: report.md and report.html (`rag eval compare` is eval/compare.py).
 
 Works on any results.json written by `eval.runs.Run.finish`, whatever its kind ("retrieval",
 "answers"): it only relies on the shared shape - flat `metrics`, `latency` per stage, and
-`items` each carrying its own `metrics`. The HTML is self-contained (plots are embedded PNGs),
-so a run folder can be mailed or archived as is.
+`items` each carrying its own `metrics`; `ci`, `sample` and `cloze` are shown when present. The
+HTML is self-contained (plots are embedded PNGs), so a run folder can be mailed or archived as is.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ import math
 from pathlib import Path
 from typing import Any
 
-from eval.runs import EvalError
 
 MAX_ROWS = 500  # per-question rows shown; the rest stay in results.json
 TEXT_CUT = 160  # characters of question / answer shown in a table cell
 # item fields shown beside the metrics, when present
-TEXT_FIELDS = ("question", "answer", "reference")
+# (the standalone query a follow-up was rewritten to sits next to the question: it is what was scored)
+TEXT_FIELDS = ("question", "rewritten_query", "answer", "reference")
+WORST_N = 10
 
 
 # -- helpers shared by the report and the comparison -----------------------------------------
@@ -85,11 +86,19 @@ def _dataset(results: dict[str, Any]) -> str:
     return "-"
 
 
-def summary_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
-    """The summary table: what was run, then every aggregate metric."""
+def _ci_text(ci: dict[str, Any], name: str) -> str:
+    interval = ci.get(name)
+    return f"{interval[0]:.3f} - {interval[1]:.3f}" if interval else ""
+
+
+def summary_rows(results: dict[str, Any]) -> list[list[str]]:
+    """The summary table: what was run, then every aggregate metric with its 95% interval and needs."""
+    from eval.summary import NEEDS
+
     settings = results.get("settings") or {}
     params = results.get("params") or {}
     metrics = results.get("metrics") or {}
+    ci = results.get("ci") or {}
     rows = [
         ("kind", str(results.get("kind", "-"))),
         ("dataset", _dataset(results)),
@@ -98,8 +107,46 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
         ("embed model", str(settings.get("embed_model", "-"))),
         ("seconds", _fmt(results.get("seconds"))),
     ]
-    rows += [(name, _fmt(value)) for name, value in metrics.items()]
-    return [r for r in rows if r is not None]
+    out = [[a, b, "", ""] for a, b in (r for r in rows if r is not None)]
+    out += [[name, _fmt(value), _ci_text(ci, name), NEEDS.get(name, "")] for name, value in metrics.items()]
+    return out
+
+
+SUMMARY_HEADER = ["", "value", "95% CI (bootstrap)", "needs"]
+
+
+def sample_lines(results: dict[str, Any]) -> list[str]:
+    """The sample in words: n, seed, and which items were left out of the headline means and why."""
+    sample = results.get("sample")
+    if not sample:
+        return []
+    lines = [f"n = {sample.get('n')}, seed = {sample.get('seed')}"]
+    for key, label in (("skipped", "left out of the headline means"), ("failed", "failed (counted as 0)")):
+        by_why: dict[str, list[str]] = {}
+        for entry in sample.get(key) or []:
+            by_why.setdefault(str(entry.get("why")), []).append(str(entry.get("id")))
+        for why, ids in by_why.items():
+            shown = ", ".join(ids[:20]) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
+            lines.append(f"{len(ids)} {label} - {why}: {shown}")
+    return lines
+
+
+def worst_rows(items: list[dict[str, Any]], n: int = WORST_N, cut: int = TEXT_CUT) -> list[list[str]]:
+    """The `n` lowest-scoring items with what went wrong (items that went fine are not listed)."""
+    rows = []
+    for it in worst_first(items):
+        if not it.get("diagnosis"):
+            continue
+        asked = _cut(it.get("question"), cut)
+        if it.get("rewritten_query"):
+            asked += f"  [scored as: {_cut(it['rewritten_query'], cut)}]"
+        rows.append([str(it.get("id")), _fmt(item_score(it)), str(it["diagnosis"]), asked, _cut(it.get("answer"), cut)])
+        if len(rows) >= n:
+            break
+    return rows
+
+
+WORST_HEADER = ["id", "score", "what went wrong", "question", "answer"]
 
 
 # -- plots ------------------------------------------------------------------------------------
@@ -183,7 +230,12 @@ def _markdown(results: dict[str, Any], plots: dict[str, bytes]) -> str:
     out = [f"# Eval report: {results.get('kind', '?')}", ""]
     if results.get("summary"):
         out += [str(results["summary"]), ""]
-    out += _md_table("Summary", ["", "value"], [list(r) for r in summary_rows(results)])[1:]
+    out += _md_table("Summary", SUMMARY_HEADER, summary_rows(results))[1:]
+    if sample_lines(results):
+        out += ["", "## Sample", ""] + [f"- {line}" for line in sample_lines(results)]
+    if results.get("cloze"):
+        out += _md_table("Cloze items (own section: never in the headline means)", SUMMARY_HEADER,
+                         _section_rows(results["cloze"]))  # fmt: skip
     if results.get("judge"):
         rows = [[k, _fmt(v)] for k, v in results["judge"].items() if not isinstance(v, dict)]
         out += _md_table("Judge (reported separately)", ["metric", "value"], rows)
@@ -193,11 +245,21 @@ def _markdown(results: dict[str, Any], plots: dict[str, bytes]) -> str:
         out += _md_table("Latency (seconds)", ["stage", "p50", "p95", "mean"], rows)
     out += [""] + [f"![{name}]({name})" for name in plots]
     items = results.get("items") or []
+    worst = worst_rows(items)
+    if worst:
+        out += _md_table(f"Worst {len(worst)}: what went wrong", WORST_HEADER, worst)
     header, rows = question_rows(items)
     out += _md_table(f"Per question, worst first ({len(items)})", header, rows)
     if len(items) > MAX_ROWS:
         out.append(f"\n{len(items) - MAX_ROWS} more in results.json")
     return "\n".join(out) + "\n"
+
+
+def _section_rows(section: dict[str, Any]) -> list[list[str]]:
+    from eval.summary import NEEDS
+
+    ci = section.get("ci") or {}
+    return [[k, _fmt(v), _ci_text(ci, k), NEEDS.get(k, "")] for k, v in (section.get("metrics") or {}).items()]
 
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
@@ -236,7 +298,12 @@ def _html(results: dict[str, Any], plots: dict[str, bytes]) -> str:
     ]
     if results.get("summary"):
         parts.append(f"<p>{html.escape(str(results['summary']))}</p>")
-    parts += ["<h2>Summary</h2>", _html_table(["", "value"], [list(r) for r in summary_rows(results)])]
+    parts += ["<h2>Summary</h2>", _html_table(SUMMARY_HEADER, summary_rows(results))]
+    if sample_lines(results):
+        parts += ["<h2>Sample</h2>", "<ul>", *[f"<li>{html.escape(x)}</li>" for x in sample_lines(results)], "</ul>"]
+    if results.get("cloze"):
+        parts += ["<h2>Cloze items (own section: never in the headline means)</h2>",
+                  _html_table(SUMMARY_HEADER, _section_rows(results["cloze"]))]  # fmt: skip
     if results.get("judge"):
         rows = [[k, _fmt(v)] for k, v in results["judge"].items() if not isinstance(v, dict)]
         parts += ["<h2>Judge (reported separately)</h2>", _html_table(["metric", "value"], rows)]
@@ -247,6 +314,9 @@ def _html(results: dict[str, Any], plots: dict[str, bytes]) -> str:
     for name, data in plots.items():
         parts.append(f"<img alt='{name}' src='data:image/png;base64,{base64.b64encode(data).decode()}'>")
     items = results.get("items") or []
+    worst = worst_rows(items, cut=400)
+    if worst:
+        parts += [f"<h2>Worst {len(worst)}: what went wrong</h2>", _html_table(WORST_HEADER, worst)]
     header, rows = question_rows(items, cut=400)
     parts += [f"<h2>Per question, worst first ({len(items)})</h2>", _html_table(header, rows)]
     parts.append("</body></html>")
@@ -264,76 +334,3 @@ def write_reports(run_dir: Path, results: dict[str, Any]) -> list[Path]:
     md.write_text(_markdown(results, plots))
     page.write_text(_html(results, plots))
     return [md, page]
-
-
-# -- rag eval compare ---------------------------------------------------------------------------
-
-
-def compare_runs(a: dict[str, Any], b: dict[str, Any], *, allow_different: bool = False) -> dict[str, Any]:
-    """Differences B - A per aggregate metric and per question, biggest changes first.
-
-    Refuses runs of different kinds (their metrics mean different things) and, unless
-    `allow_different`, runs over different datasets (then only shared question ids are compared).
-    """
-    if a.get("kind") != b.get("kind"):
-        raise EvalError(
-            f"cannot compare a {a.get('kind')!r} run with a {b.get('kind')!r} run - compare two runs of the same kind"
-        )
-    warnings = []
-    if _dataset(a) != _dataset(b):
-        if not allow_different:
-            raise EvalError(
-                f"the runs used different datasets ({_dataset(a)} vs {_dataset(b)}) - compare runs over the same "
-                "questions, or pass --allow-different to compare the questions they share"
-            )
-        warnings.append(f"different datasets: {_dataset(a)} vs {_dataset(b)}; only shared questions are compared")
-    ma, mb = a.get("metrics") or {}, b.get("metrics") or {}
-    metrics = []
-    for name in list(ma) + [n for n in mb if n not in ma]:
-        va, vb = _num(ma.get(name)), _num(mb.get(name))
-        metrics.append({"metric": name, "a": va, "b": vb, "delta": None if va is None or vb is None else vb - va})
-    metrics.sort(key=lambda m: -abs(m["delta"] or 0.0))
-    ia = {str(it["id"]): it for it in a.get("items") or []}
-    ib = {str(it["id"]): it for it in b.get("items") or []}
-    shared = [i for i in ia if i in ib]
-    if len(shared) < max(len(ia), len(ib)):
-        warnings.append(f"{len(ia) - len(shared)} questions only in A, {len(ib) - len(shared)} only in B")
-    questions = [_item_diff(ia[i], ib[i]) for i in shared]
-    questions.sort(key=lambda q: -abs(q["delta"] or 0.0))
-    return {"kind": a.get("kind"), "metrics": metrics, "questions": questions, "warnings": warnings}
-
-
-def _item_diff(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    sa, sb = item_score(a), item_score(b)
-    ma, mb = a.get("metrics") or {}, b.get("metrics") or {}
-    changed = {}
-    for name in ma:
-        va, vb = _num(ma.get(name)), _num(mb.get(name))
-        if va is not None and vb is not None and abs(vb - va) > 1e-9:
-            changed[name] = round(vb - va, 4)
-    return {
-        "id": a.get("id"),
-        "question": a.get("question"),
-        "a": sa,
-        "b": sb,
-        "delta": None if sa is None or sb is None else sb - sa,
-        "changed": changed,
-        "answer_changed": (a.get("answer") or "") != (b.get("answer") or ""),
-    }
-
-
-def format_comparison(cmp: dict[str, Any], max_questions: int = 20) -> str:
-    """Plain-text rendering of `compare_runs` for the terminal."""
-    lines = [f"warning: {w}" for w in cmp["warnings"]]
-    lines.append(f"{'metric':<28}{'A':>10}{'B':>10}{'B-A':>10}")
-    for m in cmp["metrics"]:
-        delta = "-" if m["delta"] is None else f"{m['delta']:+.3f}"
-        lines.append(f"{m['metric']:<28}{_fmt(m['a']):>10}{_fmt(m['b']):>10}{delta:>10}")
-    moved = [q for q in cmp["questions"] if q["delta"]]
-    lines.append(f"\n{len(moved)} of {len(cmp['questions'])} questions changed score; biggest changes first:")
-    for q in moved[:max_questions]:
-        what = ", ".join(f"{k} {v:+.2f}" for k, v in q["changed"].items())
-        lines.append(
-            f"  {q['id']}: {_fmt(q['a'])} -> {_fmt(q['b'])} ({q['delta']:+.3f}) {what}  {_cut(q['question'], 70)}"
-        )
-    return "\n".join(lines)

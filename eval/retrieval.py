@@ -228,8 +228,17 @@ def _finish(run: Run, s: Settings, dataset: BeirDataset, opts: RetrievalEval, in
         f"Recall@100 {metrics['recall@100']:.4f}, MRR@10 {metrics['mrr@10']:.4f} over {len(items)} queries, "
         f"{index['documents']} docs in {index['chunks']} chunks"
     )
+    from eval.stats import bootstrap_ci
+
+    ci = {m: list(bootstrap_ci([it["metrics"][m] for it in items]) or []) for m in DEFAULT_METRICS}
+    skipped = (
+        [{"id": f"{no_relevant} queries", "why": "no relevant document in the qrels"}] if no_relevant else []
+    ) + ([{"id": "the rest", "why": f"--limit-queries {opts.limit_queries}: first queries in qrels order"}]
+         if opts.limit_queries else [])  # fmt: skip
     extra = {
         "summary": summary,
+        "ci": {m: v for m, v in ci.items() if v},
+        "sample": {"n": len(items), "seed": None, "skipped": skipped, "failed": []},
         "index": index,
         "dataset": {
             "name": dataset.name,

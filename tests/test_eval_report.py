@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from eval.report import compare_runs, format_comparison, item_score, worst_first, write_reports
+from eval.compare import compare_runs, format_comparison
+from eval.report import item_score, worst_first, write_reports
 from eval.runs import EvalError, Run
 
 
