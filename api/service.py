@@ -148,13 +148,13 @@ class RagService:
         `on_sources` hears the retrieved candidates before the model writes; `options` are request
         fields named as in ENGINE_OPTIONS (None = the settings' value).
         """
-        engine = self.engine(collection)
+        shared = self.engine(collection)
+        engine = shared
         if on_sources is not None:
             # a private view of the shared engine: same retriever, model and settings, one listener
-            view = copy.copy(engine)
-            view.retriever = _ObservedRetriever(engine.retriever, on_sources)
-            view._llm = lambda: engine.llm  # resolved once, in the shared engine
-            engine = view
+            engine = copy.copy(shared)
+            engine.retriever = _ObservedRetriever(shared.retriever, on_sources)
+            engine._llm = lambda: shared.llm  # resolved once, in the shared engine
         return engine.stream(question, history, **self.engine_options(engine, options))
 
     @staticmethod
