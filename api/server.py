@@ -192,7 +192,7 @@ def serve_command(
     )
     check_api_bind(settings.api_host, settings.api_key)
     service = _service(settings)
-    service.embedder.model  # load before accepting requests: the first one should not wait for it
+    service.open()
     app = build_app(service, settings.api_host, settings.api_key)
     shown = f"[{settings.api_host}]" if ":" in settings.api_host else settings.api_host
     print(
@@ -212,4 +212,6 @@ def mcp_command(collection: str | None = None, llm: str | None = None, chroma_ur
     settings = load_settings(collection=collection, llm=llm, chroma_url=chroma_url)
     # stdout carries the protocol: the SDK's stdio transport points fd 1 at stderr while it serves,
     # so stray output (a library's print, llama.cpp's logging) cannot corrupt it
-    build_mcp(_service(settings)).run("stdio")
+    service = _service(settings)
+    service.open()
+    build_mcp(service).run("stdio")

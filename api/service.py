@@ -60,6 +60,13 @@ class RagService:
         self._engines: dict[str, Any] = {}
         self._lock = threading.Lock()
 
+    def open(self) -> None:
+        """Load the embedding model and connect to Chroma now, before requests arrive: concurrent
+        first requests would otherwise race to create the Chroma client, and the first user would
+        wait for the model."""
+        self.embedder.model
+        self.store.client
+
     # -- engines ---------------------------------------------------------------------------
 
     def _build_engine(self, settings: Settings):
