@@ -109,7 +109,7 @@ def _frames(service: RagService, collection: str, first, events: Iterator, seen:
             service.forget(collection)
         else:
             log.exception("streaming an answer failed")
-        status, kind, code = error_status(exc)
+        _, kind, code = error_status(exc)
         yield sse(error_body(str(exc), kind, code))
     finally:
         close = getattr(events, "close", None)

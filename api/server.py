@@ -8,7 +8,6 @@ runs them in worker threads, so a slow answer never blocks the others.
 from __future__ import annotations
 
 import base64
-import logging
 import sys
 import time
 from contextlib import asynccontextmanager
@@ -18,8 +17,6 @@ from api.errors import error_status
 from api.openai_format import ChatRequest, EmbeddingsRequest, RetrieveRequest, error_body, models_list, source_dict
 from api.service import RagService
 from rag.settings import Settings
-
-log = logging.getLogger(__name__)
 
 
 def build_app(service: RagService, host: str = "127.0.0.1", api_key: str | None = None):

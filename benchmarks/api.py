@@ -12,7 +12,7 @@ Both sides include the query embedding (a client sends text). Reported, p50 over
     minus the retrieval time the server measured inside the handler.
 The server runs first and is stopped before the in-process timing, so the two never share the CPUs.
 
-    .venv/bin/python benchmarks/api.py [--queries 100] [--size 10000] [--docs 1000] [--workdir DIR]
+    .venv/bin/python benchmarks/api.py [--queries 100] [--size 10000] [--docs 1000] [--workdir DIR] [--scifact DIR]
 """
 
 from __future__ import annotations
@@ -98,12 +98,14 @@ def time_in_process(retriever, queries: list[str], hybrid: bool) -> list[float]:
 
 
 def run(args, workdir: Path) -> None:
+    import query
     from query import embed_real, grow, load_queries, load_real_chunks
 
     from rag.app import build_embedder, build_store
     from rag.retriever import Retriever
     from rag.settings import Settings
 
+    query.SCIFACT = args.scifact  # query.py's loaders read it when called
     settings = Settings(home=workdir / "home", collection="bench")
     embedder = build_embedder(settings)
     chunks = load_real_chunks(args.docs)
@@ -143,7 +145,14 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=10_000)
     ap.add_argument("--docs", type=int, default=1000, help="SciFact documents embedded for real")
     ap.add_argument("--workdir", type=Path, default=None, help="keep (and reuse) vectors and the collection here")
+    ap.add_argument("--scifact", type=Path, default=None, help="the BEIR SciFact folder (default: query.py's)")
     args = ap.parse_args()
+    if args.scifact is None:
+        import query
+
+        args.scifact = query.SCIFACT
+    if not (args.scifact / "corpus.jsonl").exists():
+        sys.exit(f"{args.scifact / 'corpus.jsonl'} not found; pass --scifact DIR (the BEIR SciFact folder).")
     if args.workdir:
         args.workdir.mkdir(parents=True, exist_ok=True)
         run(args, args.workdir)
