@@ -10,7 +10,8 @@ Both sides include the query embedding (a client sends text). Reported, p50 over
   * API: the HTTP round trip of POST /v1/retrieve from an httpx client (keep-alive) on 127.0.0.1;
   * overhead = API p50 - in-process p50 (target < 10 ms), and, paired per request, the round trip
     minus the retrieval time the server measured inside the handler.
-The server runs first and is stopped before the in-process timing, so the two never share the CPUs.
+API requests and in-process searches alternate (one of each per query), so changes in the load on
+the machine reach both alike; they never run at the same moment.
 
     .venv/bin/python benchmarks/api.py [--queries 100] [--size 10000] [--docs 1000] [--workdir DIR] [--scifact DIR]
 """
@@ -66,35 +67,29 @@ def start_server(home: Path, port: int) -> subprocess.Popen:
     sys.exit("rag serve did not start within 300 s")
 
 
-def time_api(port: int, queries: list[str], hybrid: bool) -> tuple[list[float], list[float]]:
-    """(round trips, server-side retrieval times) in seconds."""
+def time_both(port: int, retriever, api_queries: list[str], local_queries: list[str], hybrid: bool):
+    """Interleaved, one API request then one in-process search, so load on the machine drifts
+    equally into both: (API round trips, server-side retrieval times, in-process times) in seconds."""
     import httpx
 
+    from rag.retriever import NO_THRESHOLD
+
     url = f"http://127.0.0.1:{port}/v1/retrieve"
-    walls, inside = [], []
+    walls, inside, local = [], [], []
     with httpx.Client(timeout=60) as client:
         for q in ["warm-up one", "warm-up two", "warm-up three"]:
             client.post(url, json={"query": q, "top_k": 5, "hybrid": hybrid}).raise_for_status()
-        for q in queries:
+            retriever.search(q + " here", top_k=5, hybrid=hybrid, threshold=NO_THRESHOLD)
+        for qa, ql in zip(api_queries, local_queries):
             t = time.perf_counter()
-            r = client.post(url, json={"query": q, "top_k": 5, "hybrid": hybrid})
+            r = client.post(url, json={"query": qa, "top_k": 5, "hybrid": hybrid})
             walls.append(time.perf_counter() - t)
             r.raise_for_status()
             inside.append(r.json()["timings"]["retrieve_s"])
-    return walls, inside
-
-
-def time_in_process(retriever, queries: list[str], hybrid: bool) -> list[float]:
-    from rag.retriever import NO_THRESHOLD
-
-    for q in ["warm-up one", "warm-up two", "warm-up three"]:
-        retriever.search(q, top_k=5, hybrid=hybrid, threshold=NO_THRESHOLD)
-    times = []
-    for q in queries:
-        t = time.perf_counter()
-        retriever.search(q, top_k=5, hybrid=hybrid, threshold=NO_THRESHOLD)
-        times.append(time.perf_counter() - t)
-    return times
+            t = time.perf_counter()
+            retriever.search(ql, top_k=5, hybrid=hybrid, threshold=NO_THRESHOLD)
+            local.append(time.perf_counter() - t)
+    return walls, inside, local
 
 
 def run(args, workdir: Path) -> None:
@@ -115,26 +110,25 @@ def run(args, workdir: Path) -> None:
     queries = load_queries(4 * args.queries)
     sets = {False: (queries[0::4], queries[1::4]), True: (queries[2::4], queries[3::4])}
 
+    retriever = Retriever(settings, embedder, build_store(settings))
     port = free_port()
     server = start_server(settings.home, port)
     try:
-        api = {hybrid: time_api(port, sets[hybrid][0], hybrid) for hybrid in (False, True)}
+        runs = {hybrid: time_both(port, retriever, *sets[hybrid], hybrid) for hybrid in (False, True)}
     finally:
         server.terminate()
         server.wait(timeout=30)
-    retriever = Retriever(settings, embedder, build_store(settings))
-    local = {hybrid: time_in_process(retriever, sets[hybrid][1], hybrid) for hybrid in (False, True)}
 
     print(f"\n{args.size} chunks ({len(chunks)} real), {args.queries} SciFact queries per row, top_k=5, "
           f"{os.cpu_count()} CPU(s); p50 in ms, query embedding included")
     print(f"{'':<8} {'in-process':>11} {'API':>8} {'overhead':>9} {'paired':>8}   overhead/target")
     for hybrid in (False, True):
-        walls, inside = api[hybrid]
-        overhead = p50_ms(walls) - p50_ms(local[hybrid])
+        walls, inside, local = runs[hybrid]
+        overhead = p50_ms(walls) - p50_ms(local)
         paired = statistics.median(w - i for w, i in zip(walls, inside)) * 1000
         name = "hybrid" if hybrid else "dense"
         print(
-            f"{name:<8} {p50_ms(local[hybrid]):11.1f} {p50_ms(walls):8.1f} {overhead:9.1f} {paired:8.1f}"
+            f"{name:<8} {p50_ms(local):11.1f} {p50_ms(walls):8.1f} {overhead:9.1f} {paired:8.1f}"
             f"   {overhead / TARGET_MS:5.2f}  (target {TARGET_MS:g} ms)"
         )
 
