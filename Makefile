@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/query.py
 	$(PY) benchmarks/space.py
+	$(PY) benchmarks/api.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -254,6 +254,34 @@ def doctor(
     raise typer.Exit(0 if diagnosis.ok else 2)
 
 
+@app.command()
+def serve(
+    host: Optional[str] = typer.Option(
+        None, "--host", help="Address to serve on (default 127.0.0.1; any other needs RAG_API_KEY)."
+    ),
+    port: Optional[int] = typer.Option(None, "--port", help="Port (default 8000, or RAG_API_PORT)."),
+    collection: Optional[str] = CollectionOpt,
+    chroma_url: Optional[str] = ChromaOpt,
+    llm: Optional[str] = typer.Option(None, "--llm", help="auto | ollama[:MODEL] | embedded[:PATH.gguf]"),
+) -> None:
+    """Serve an OpenAI-compatible API (/v1) and the MCP tools (/mcp) over your collections."""
+    from api.server import serve_command
+
+    serve_command(host=host, port=port, collection=collection, llm=llm, chroma_url=chroma_url)
+
+
+@app.command()
+def mcp(
+    collection: Optional[str] = CollectionOpt,
+    chroma_url: Optional[str] = ChromaOpt,
+    llm: Optional[str] = typer.Option(None, "--llm", help="auto | ollama[:MODEL] | embedded[:PATH.gguf]"),
+) -> None:
+    """Serve the MCP tools (search, ask, list_collections, get_passage) over stdin/stdout, for agents."""
+    from api.server import mcp_command
+
+    mcp_command(collection=collection, llm=llm, chroma_url=chroma_url)
+
+
 def _register_subcommands() -> None:
     # eval/ and space/ depend on rag/, so their commands are attached here at the edge, not imported by the core
     from eval.cli import eval_app

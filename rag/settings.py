@@ -183,6 +183,16 @@ class Settings(BaseSettings):
         le=1.0,
         description="Minimum cosine between a question and an image for the image to be shown with the answer.",
     )
+    # HTTP API and MCP server (api/; see `rag serve` and `rag mcp`)
+    api_host: str = Field(
+        default="127.0.0.1", description="Address `rag serve` binds to; any non-loopback one needs `api_key`."
+    )
+    api_port: int = Field(default=8000, ge=1, le=65535, description="Port of `rag serve`.")
+    api_key: str | None = Field(
+        default=None,
+        description="Bearer key clients of `rag serve` must send (`Authorization: Bearer KEY`); required to bind "
+        "off 127.0.0.1, and checked on every address once set.",
+    )
 
     @field_validator("collection")
     @classmethod

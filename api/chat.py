@@ -1,0 +1,135 @@
+"""POST /v1/chat/completions: one answer, whole or as server-sent events, in OpenAI's format.
+
+Streaming order: a role chunk; Open WebUI `source` events for the passages the model reads (sent
+as soon as retrieval has them, before any text); the text as `delta.content`; a last chunk with
+`finish_reason` and ragspace's fields (`sources` actually used, `unsupported`, `abstained`, ...,
+and `answer`, the checked text: the citation check may remove or add [n] markers after the model
+has written, so `answer` can differ from the streamed deltas in those markers); `data: [DONE]`.
+
+The HTTP status is decided before the first byte: the first answer piece is awaited before the
+response starts, so an unknown collection (404), a bad request (400) or an LLM that is down
+(503) get their status and OpenAI's error body, not a broken stream.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from itertools import chain
+
+from api.errors import error_status
+from api.openai_format import (
+    ChatRequest,
+    answer_fields,
+    chat_completion,
+    chunk,
+    completion_id,
+    error_body,
+    webui_source_event,
+)
+from api.service import RagService
+from rag.llm import LLMError
+from rag.types import Answer, Source
+
+log = logging.getLogger(__name__)
+DONE = "data: [DONE]\n\n"
+
+
+def sse(obj: dict) -> str:
+    return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n"
+
+
+class _Seen:
+    """Sources a retrieval reported, kept for the stream to send before the text."""
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self.sources: list[Source] = []
+
+    def __call__(self, found: list[Source]) -> None:
+        self.sources = [s for s in found if s.score >= self.threshold]
+
+
+def _events(service: RagService, req: ChatRequest, on_sources=None) -> tuple[str, Iterator]:
+    question, history = req.question_and_history()
+    collection = service.collection_name(req.model)
+    return collection, service.stream(question, history, collection, on_sources=on_sources, **req.engine_options())
+
+
+def answer_once(service: RagService, req: ChatRequest) -> dict:
+    """The whole completion (stream: false)."""
+    collection, events = _events(service, req)
+    try:
+        answer = next(e for e in events if isinstance(e, Answer))
+    except LLMError:
+        service.forget(collection)
+        raise
+    return chat_completion(collection, answer)
+
+
+def start_stream(service: RagService, req: ChatRequest) -> Iterator[str]:
+    """SSE frames of one answer; raises the request's error before yielding anything (see module doc)."""
+    threshold = req.threshold if req.threshold is not None else service.settings.relevance_threshold
+    seen = _Seen(threshold)
+    collection, events = _events(service, req, on_sources=seen)
+    try:
+        first = next(events)  # retrieval, and the model's first piece: the errors worth a status code
+    except LLMError:
+        service.forget(collection)
+        raise
+    return _frames(service, collection, first, events, seen)
+
+
+def _frames(service: RagService, collection: str, first, events: Iterator, seen: _Seen) -> Iterator[str]:
+    cid = completion_id()
+    sent: set[str] = set()
+
+    def sources(items: list[Source]) -> Iterator[str]:
+        for s in items:
+            if s.id not in sent:
+                sent.add(s.id)
+                yield sse(chunk(cid, collection, None, event=webui_source_event(s)))
+
+    yield sse(chunk(cid, collection, {"role": "assistant", "content": ""}))
+    yield from sources(seen.sources)
+    streamed = False
+    try:
+        for event in chain([first], events):
+            if isinstance(event, Answer):
+                yield from sources(event.sources)
+                if not streamed and event.text:  # an abstention (or a reply that came whole)
+                    yield sse(chunk(cid, collection, {"content": event.text}))
+                yield sse(chunk(cid, collection, {}, "stop", answer=event.text, **answer_fields(event)))
+                break
+            streamed = True
+            yield sse(chunk(cid, collection, {"content": event}))
+    except Exception as exc:  # after the first byte the status is sent: report in the stream
+        if isinstance(exc, LLMError):
+            service.forget(collection)
+        else:
+            log.exception("streaming an answer failed")
+        _, kind, code = error_status(exc)
+        yield sse(error_body(str(exc), kind, code))
+    finally:
+        close = getattr(events, "close", None)
+        if close:
+            close()  # frees the model when the client went away mid-answer
+    yield DONE
+
+
+async def in_thread(frames: Iterator[str]) -> AsyncIterator[str]:
+    """Iterate a blocking generator in worker threads; close it when the client disconnects."""
+    import anyio
+    from anyio import to_thread
+
+    end = object()
+    try:
+        while True:
+            item = await to_thread.run_sync(next, frames, end)
+            if item is end:
+                return
+            yield item
+    finally:
+        with anyio.CancelScope(shield=True):  # a disconnect cancels us; the model must still be freed
+            await to_thread.run_sync(frames.close)
