@@ -275,8 +275,8 @@ class Sync:
         batch, self._buffer = self._buffer, []
         if not self._precision_recorded:  # before the first write, so a crash cannot hide a mix
             self._precision_recorded = bool(self.store.record_precision(self.col, self.embedder.precision))
-        # sorted by token length across the files in the buffer, so each model batch pads little
-        vectors = self.embedder.embed([c.text for c in batch], lengths=[c.n_tokens for c in batch])
+        # one call for the whole buffer: the embedder sorts it by token length across files (less padding)
+        vectors = self.embedder.embed([c.text for c in batch])
         step = self._max_batch
         for i in range(0, len(batch), step):
             part = batch[i : i + step]

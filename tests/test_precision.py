@@ -82,10 +82,17 @@ def test_auto_on_this_machine_is_measured_in_a_child_and_remembered(embedder, mo
     assert again == v
 
 
+def sharing(embedder: Embedder, precision: str, cache_dir=None) -> Embedder:
+    """An Embedder with its own precision over the session's already loaded model (loading is slow here)."""
+    emb = Embedder(precision=precision, cache_dir=cache_dir)
+    emb.__dict__["model"] = embedder.model
+    return emb
+
+
 def test_bf16_vectors_are_float32_unit_vectors_close_to_fp32(embedder, model_cache):
-    bf16 = Embedder(precision="bf16", cache_dir=model_cache)
+    bf16 = sharing(embedder, "bf16", model_cache)
     texts = ["Mitochondria produce ATP.", "TCP opens with a three-way handshake of SYN, SYN-ACK and ACK."]
-    got, ref = bf16.embed(texts), Embedder(precision="fp32").embed(texts)
+    got, ref = bf16.embed(texts), sharing(embedder, "fp32").embed(texts)
     assert bf16.precision == "bf16"
     assert got.dtype == np.float32 and np.allclose(np.linalg.norm(got, axis=1), 1, atol=1e-5)
     assert np.min(np.sum(got * ref, axis=1)) > 0.999
@@ -95,30 +102,19 @@ def test_bf16_vectors_are_float32_unit_vectors_close_to_fp32(embedder, model_cac
     assert not np.allclose(query, ref[0], atol=1e-6) and float(query @ ref[0]) > 0.999
 
 
-def test_embed_batches_by_token_length_across_the_whole_call_and_keeps_order(monkeypatch):
-    emb = Embedder(precision="fp32")
-    texts = [" ".join(["word"] * n) for n in (3, 40, 7, 90, 1, 55, 20, 64, 9)]
-    batches: list[list[str]] = []
-    encode = emb._encode
-    monkeypatch.setattr(emb, "_encode", lambda t, size: batches.append(t) or encode(t, size))
-    got = emb.embed(texts, batch_size=2)
-    lengths = [len(t.split()) for batch in batches for t in batch]
-    assert lengths == sorted(lengths, reverse=True) and all(len(b) <= 2 for b in batches)
-    one_by_one = np.stack([encode([t], 1)[0] for t in texts])
-    assert np.allclose(got, one_by_one, atol=1e-5)  # every vector back in its text's place
-
-
-def test_precision_is_in_the_fingerprint_and_a_mix_is_recorded_not_refused(settings, model_cache, tmp_path, caplog):
+def test_precision_is_in_the_fingerprint_and_a_mix_is_recorded_not_refused(
+    settings, embedder, model_cache, tmp_path, caplog
+):
     folder = tmp_path / "notes"
     folder.mkdir()
     (folder / "a.txt").write_text("Sourdough needs a lively starter and a long, cool proof.")
-    fp32 = Embedder(precision="fp32")
+    fp32 = sharing(embedder, "fp32")
     sync(settings, fp32, [folder])
     meta = read_fingerprint(Store(settings).get(settings.collection).metadata)
     assert meta["embed_precision"] == "fp32"
 
     (folder / "b.txt").write_text("Mars has two small moons, Phobos and Deimos.")
-    bf16 = Embedder(precision="bf16", cache_dir=model_cache)
+    bf16 = sharing(embedder, "bf16", model_cache)
     with caplog.at_level(logging.WARNING, logger="rag.store"):
         report = sync(settings, bf16, [folder])  # no FingerprintMismatch: no rebuild is forced
     assert [f.status.value for f in report.files] == ["unchanged", "ingested"]
