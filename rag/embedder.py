@@ -74,7 +74,8 @@ class Embedder:
                 from rag.precision import resolve
                 from rag.settings import default_model_cache
 
-                self._verdict = resolve(self.precision_setting, self._location, self._cache_dir or default_model_cache())
+                cache = self._cache_dir or default_model_cache()
+                self._verdict = resolve(self.precision_setting, self._location, cache)
             return self._verdict
 
     @property

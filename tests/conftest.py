@@ -59,7 +59,7 @@ def embedder(model_cache):
     from rag.embedder import Embedder
 
     emb = Embedder(cache_dir=model_cache)
-    emb.model  # load now, so test timings do not include it
+    emb.model, emb.precision  # load and check the precision now (once per run: subprocesses share model_cache)
     return emb
 
 
