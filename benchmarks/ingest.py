@@ -176,6 +176,7 @@ def bench_throughput(folder: Path, docs, tmp: Path, cache: Path, runs: int) -> t
             t = time.perf_counter()
             v.run(i)
             v.times.append(time.perf_counter() - t)
+            print(f"  run {i + 1}: {v.name} {v.times[-1]:.1f} s", flush=True)  # a killed run still tells something
     return variants, {"verdict": embedder.verdict, "peer_truncated": truncated}
 
 
