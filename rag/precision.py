@@ -140,7 +140,7 @@ def resolve(setting: str, location: str, cache_dir: Path, probe_cmd: list[str] |
         raise ConfigError(f"embed_precision must be one of {', '.join(PRECISIONS)}, not {setting!r}.")
     if setting == "fp32":
         return Verdict("fp32", "set by embed_precision = fp32")
-    verdict = measured(location, cache_dir, probe_cmd)
+    verdict = measured(location, cache_dir, probe_cmd, probe_always=setting == "bf16")
     if setting == "auto":
         return verdict
     if not verdict.bf16_runs:
@@ -156,14 +156,23 @@ def _evidence(v: Verdict) -> dict:
     return {k: d[k] for k in d if k not in ("choice", "reason")}
 
 
-def measured(location: str, cache_dir: Path, probe_cmd: list[str] | None = None) -> Verdict:
-    """The remembered verdict for this machine, or a new one from the timed child check."""
+def measured(
+    location: str, cache_dir: Path, probe_cmd: list[str] | None = None, *, probe_always: bool = False
+) -> Verdict:
+    """The remembered verdict for this machine, or a new one.
+
+    Where neither torch nor the CPU flags claim native bf16, bf16 could only be emulated (slower), so
+    `auto` runs no timed check: a first start on such a machine costs nothing. `probe_always`
+    (embed_precision = bf16) runs it anyway, to know that bf16 runs at all.
+    """
     path = cache_dir / RECORD_FILE
     key = machine_key()
     record = _read(path)
     if key in record:
         try:
-            return Verdict(**record[key])
+            known = Verdict(**record[key])
+            if known.native or known.fp32_ms is not None or not probe_always:  # native: probed already
+                return known
         except TypeError:
             pass  # written by another version: measure again
     capability, torch_says = torch_report()
@@ -173,8 +182,12 @@ def measured(location: str, cache_dir: Path, probe_cmd: list[str] | None = None)
         f"torch capability {capability}, torch sees AVX512-BF16/AMX: {torch_says}, "
         f"cpu flags: {', '.join(f for f in NATIVE_FLAGS if f in flags) or 'none of ' + '/'.join(NATIVE_FLAGS)}"
     )
-    probe = run_probe(location, probe_cmd)
-    choice, reason = decide(native, probe)
+    if not native and not probe_always:
+        probe = {"remember": True}
+        choice, reason = "fp32", "no native bf16 on this CPU (bf16 would be emulated, so it was not measured)"
+    else:
+        probe = run_probe(location, probe_cmd)
+        choice, reason = decide(native, probe)
     verdict = Verdict(
         choice,
         reason,
