@@ -18,7 +18,7 @@ from typing import Any
 from eval import metrics_answers as M
 from eval.qa import QAItem, fingerprint, load_qa
 from eval.runs import EvalError, Run, default_run_dir
-from rag.llm import LLMTimeout
+from rag.llm import LLMError, LLMTimeout
 from rag.settings import Settings
 from rag.types import Answer
 
@@ -148,6 +148,8 @@ def ask_and_score(engine, q: QAItem, embedder, cfg: AnswersConfig) -> dict[str, 
     item.update(
         answer=answer.text,
         abstained=answer.abstained,
+        mode=answer.mode,
+        llm_error=answer.llm_error,
         rewritten_query=answer.rewritten_query,
         sources=[{"n": s.n, "path": Path(s.path).name, "score": round(s.score, 4)} for s in answer.sources],
         _contexts=[s.text for s in answer.sources],
@@ -178,8 +180,11 @@ def score_answer(q: QAItem, answer: Answer, embedder, engine, cfg: AnswersConfig
     ref = q.reference_answer
     generated = None
     if engine is not None and not answer.abstained and text.strip():
-        generated = M.generate_questions(engine.llm, text, cfg.n_generated)
-        item["generated_questions"] = generated
+        try:
+            generated = M.generate_questions(engine.llm, text, cfg.n_generated)
+            item["generated_questions"] = generated
+        except LLMError as exc:  # a model that cannot run costs this one metric, not the whole eval
+            item["llm_error"] = str(exc)
     # a follow-up ("how do I fix it?") means little alone: judge relevance against the standalone query
     asked = answer.rewritten_query or q.question
     values = {

@@ -149,6 +149,9 @@ def ask(
     threshold: Optional[float] = typer.Option(None, "--threshold", help="Minimum cosine similarity of a source."),
     path_glob: Optional[str] = typer.Option(None, "--only", help="Only sources whose path matches this glob."),
     llm: Optional[str] = typer.Option(None, "--llm", help="auto | ollama[:MODEL] | embedded[:PATH.gguf]"),
+    mode: Optional[str] = typer.Option(
+        None, "--mode", help="auto | extract (quote the sources) | generate (the LLM writes) | both"
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Answer a question from your documents, with numbered citations."""
@@ -164,6 +167,7 @@ def ask(
         mmr=mmr,
         relevance_threshold=threshold,
         llm=llm,
+        answer_mode=mode,
     )
     engine = build_engine(s)
     live = sys.stdout.isatty() and not as_json

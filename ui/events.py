@@ -68,8 +68,8 @@ class Events:
             *self.doc_lists(session.collection),
         )
 
-    def on_options(self, top_k, hybrid, threshold, temperature, llm, session: Session) -> tuple:
-        session = handlers.set_options(session, top_k, hybrid, threshold, temperature, llm)
+    def on_options(self, top_k, hybrid, threshold, temperature, llm, mode, session: Session) -> tuple:
+        session = handlers.set_options(session, top_k, hybrid, threshold, temperature, llm, mode)
         return session, self.status(session)
 
     def on_refresh_models(self, session: Session):
