@@ -29,8 +29,9 @@ from rag.words import STOPWORDS
 
 Embed = Callable[[list[str]], np.ndarray]
 
-W_COS, W_TERMS, W_HEAD, W_TYPE, W_RANK, W_HOW = 0.5, 0.35, 0.3, 0.12, 0.02, 0.08
-HEAD_FLOOR = 0.3  # heading similarity below this says nothing about the section
+W_COS, W_TERMS, W_HEAD, W_LEAD, W_TYPE, W_RANK, W_HOW = 0.5, 0.35, 0.3, 0.25, 0.12, 0.02, 0.08
+SHORT = 4  # words: a sentence this short ("No.") is read with the one after it
+HEAD_FLOOR = 0.5  # heading similarity below this says nothing about the section
 NEIGHBOUR_DROP = 0.12  # a following sentence joins the best one when it scores within this much
 OTHER_SOURCE = 0.92  # a second source's best sentence joins when it scores this close to the best
 MISSING_COS = 0.3  # a question word no source contains, this far from the quotes in meaning, is not answered
@@ -77,6 +78,8 @@ _INSTRUCTION = re.compile(
     r"select|press|put|pour|cover|leave|feed|bake|dissolve|check|free|pass|call|edit|create|copy|move)\b",
     re.I,
 )
+_YES_NO_Q = re.compile(r"^\s*(?:does|do|is|are|can|could|will|would|should|has|have|did|was|were|may)\b", re.I)
+_YES_NO_A = re.compile(r"^(?:yes|no)\b", re.I)
 _MONTHS = "january february march april may june july august september october november december"
 _DATE = re.compile(
     r"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:" + "|".join(_MONTHS.split()) + r")\b|\b(?:century|decade|"
@@ -120,6 +123,7 @@ class _Sent:
     head: float = 0.0  # similarity of the heading / FAQ question above it
     score: float = 0.0
     pickable: bool = True
+    lead: bool = False  # first sentence under a heading
 
 
 class SentenceVectors:
@@ -195,13 +199,15 @@ def content_terms(text: str) -> list[str]:
 def _sentences(sources: Sequence[Source], cache: SentenceVectors, qvec: np.ndarray) -> list[_Sent]:
     out: list[_Sent] = []
     for s, (segs, vectors) in zip(sources, cache.get(sources)):
-        head = 0.0
+        head, lead = 0.0, False
         for (a, b, kind), vec in zip(segs, vectors):
             text = s.text[a:b]
             is_head = kind == "heading" or text.rstrip().endswith("?")
-            sent = _Sent(s.n, a, b, text, kind, vec, head=head, pickable=not is_head and kind != "code")
+            sent = _Sent(s.n, a, b, text, kind, vec, head=head, pickable=not is_head and kind != "code", lead=lead)
             if is_head:
                 head = float(vec @ qvec)  # the sentences below it inherit how well it matches
+            # the sentence right under an FAQ question is its direct answer ("No." and the one after it)
+            lead = text.rstrip().endswith("?") if is_head else (lead and len(text.split()) <= SHORT)
             out.append(sent)
     return out
 
@@ -222,16 +228,18 @@ def _score(sents: list[_Sent], qvec: np.ndarray, question: str, qtype: str | Non
     top = max((idf.get(t, math.log(1 + len(sents))) for t in qterms), default=1.0)
     weight = {t: idf.get(t, top) for t in qterms}
     total = sum(weight.values()) or 1.0
-    how_to = bool(_HOW_TO.search(question))
+    how_to, yes_no = bool(_HOW_TO.search(question)), bool(_YES_NO_Q.match(question))
     for s, bag in zip(sents, bags):
         terms = sum(w for t, w in weight.items() if t in bag) / total
         typed = 0.0 if qtype is None else (W_TYPE if has_type(s.text, qtype, question) else -W_TYPE)
         if how_to and _INSTRUCTION.search(s.text):
             typed += W_HOW
+        if yes_no and _YES_NO_A.match(s.text):  # a yes/no question's answer type
+            typed += W_TYPE
         s.score = (
             W_COS * float(s.vector @ qvec)
             + W_TERMS * terms
-            + W_HEAD * max(0.0, s.head - HEAD_FLOOR)
+            + (W_HEAD + W_LEAD * s.lead) * max(0.0, (s.head - HEAD_FLOOR) / (1 - HEAD_FLOOR))
             + typed
             - W_RANK * (s.n - 1)
         )
@@ -276,7 +284,7 @@ def _choose(sents: list[_Sent], max_words: int) -> list[_Sent]:
             used += _words(prev.text)
     nxt = sents[i + 1] if i + 1 < len(sents) else None
     if nxt and nxt.n == best.n and nxt.pickable and used + _words(nxt.text) <= max_words:
-        if nxt.score >= best.score - NEIGHBOUR_DROP or _ANAPHORIC.match(nxt.text):
+        if nxt.score >= best.score - NEIGHBOUR_DROP or _ANAPHORIC.match(nxt.text) or used <= SHORT:
             picks.append(nxt)
             used += _words(nxt.text)
     other = next((s for s in ranked if s.n != best.n), None)
