@@ -169,7 +169,11 @@ class Engine:
             return None
         from rag.focus import focus_texts
 
-        known = {s.text[a:b]: v for s, (segs, vecs) in zip(sources, self.sentences.get(sources)) for (a, b, _), v in zip(segs, vecs)}
+        known = {
+            s.text[a:b]: v
+            for s, (segs, vecs) in zip(sources, self.sentences.get(sources))
+            for (a, b, _), v in zip(segs, vecs)
+        }
 
         def embed(sentences: list[str]):  # the quoting step already embedded these sentences
             missing = [x for x in dict.fromkeys(sentences) if x not in known]
@@ -177,7 +181,9 @@ class Engine:
                 known.update(zip(missing, self.embedder.embed(missing, batch_size=FOCUS_BATCH)))
             return np.stack([known[x] for x in sentences])
 
-        texts = focus_texts(self.embedder.embed_query(question), [s.text for s in sources], limit, llm.count_tokens, embed)
+        texts = focus_texts(
+            self.embedder.embed_query(question), [s.text for s in sources], limit, llm.count_tokens, embed
+        )
         return None if texts == [s.text for s in sources] else texts
 
     def fit_context(
@@ -228,7 +234,9 @@ class Engine:
             timings.first_token_s = time.perf_counter() - started
             yield prefix
         try:
-            answer = yield from self._generate(question, relevant, history, rewritten, temperature, timings, started, llm, prefix)
+            answer = yield from self._generate(
+                question, relevant, history, rewritten, temperature, timings, started, llm, prefix
+            )
         except Exception as exc:  # noqa: BLE001 - the model crashed mid-answer: the quotes still answer
             if extract is None:
                 raise

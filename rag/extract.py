@@ -60,8 +60,14 @@ _ANAPHORIC = re.compile(r"(?:it|this|that|these|those|they|then|he|she|its|their
 
 # question forms -> the answer type they ask for
 _QTYPES = [
-    ("number", re.compile(r"\bhow (?:many|much|long|tall|high|far|big|large|old|often|heavy|hot|cold|deep|fast)\b"
-                          r"|\bwhat (?:percentage|percent|number|proportion|size|temperature)\b", re.I)),
+    (
+        "number",
+        re.compile(
+            r"\bhow (?:many|much|long|tall|high|far|big|large|old|often|heavy|hot|cold|deep|fast)\b"
+            r"|\bwhat (?:percentage|percent|number|proportion|size|temperature)\b",
+            re.I,
+        ),
+    ),
     ("date", re.compile(r"\bwhen\b|\bwhat (?:year|date|day|month|time)\b|\bwhich year\b", re.I)),
     ("person", re.compile(r"\bwho(?:m|se)?\b", re.I)),
     ("place", re.compile(r"\bwhere\b|\bwhat (?:country|city|place|region)\b", re.I)),

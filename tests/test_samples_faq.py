@@ -26,7 +26,7 @@ KEYS = {
     "What happens if ingestion is interrupted?": "same command again",
     "Where is my data stored?": "RAG_HOME",
 }
-QUESTIONS = re.findall(r"^## (.+)$", (SAMPLES_DIR / "faq.md").read_text(), re.M)
+QUESTIONS = re.findall(r"^## (.+)$", (SAMPLES_DIR / "faq.md").read_text(), re.MULTILINE)
 
 
 @pytest.fixture(scope="module")
