@@ -39,7 +39,7 @@ MISSING_COS = 0.3  # a question word no source contains, this far from the quote
 GENERIC = frozenset(
     "way ways use used using make get work works need happen happens mean means kind type many much long tall "
     "high far big large old often heavy hot cold deep fast percentage percent number proportion size year "
-    "date day month time country city place region".split()
+    "date day month time country city place region name names called".split()
 )
 # Common verbs: a question's verb is often phrased differently in the answer ("how much sugar *goes*
 # into", "where is the log *written*"), so a missing one is weak evidence; a missing noun ("cost",
@@ -52,7 +52,8 @@ COMMON_VERBS = frozenset(
     "wants wanted try tries tried leave leaves left feel feels felt become becomes became seem seems "
     "seemed turn turns turned start starts started run runs ran bring brings brought happen happened "
     "set sets hold holds held stand stands stood mean meant let lets help helps helped play plays "
-    "move moves moved live lives lived believe believes believed pay pays paid".split()
+    "move moves moved live lives lived believe believes believed pay pays paid fix fixes fixed solve "
+    "solved resolve resolved change changes changed stop stops stopped avoid prevent exchange exchanged".split()
 )
 TYPE_NAMES = {"number": "number", "date": "date or time", "person": "name", "place": "place"}
 _WORD = re.compile(r"[A-Za-z][\w'-]*|\d[\d.,:/-]*")
