@@ -19,7 +19,7 @@ from eval import metrics_answers as M
 from eval.qa import QAItem, fingerprint, load_qa
 from eval.runs import EvalError, Run, default_run_dir
 from eval.summary import diagnose, failure_metrics, summarize
-from rag.llm import LLMTimeout
+from rag.llm import LLMError, LLMTimeout
 from rag.settings import Settings
 from rag.types import Answer
 
@@ -146,6 +146,8 @@ def ask_and_score(engine, q: QAItem, embedder, cfg: AnswersConfig) -> dict[str, 
     item.update(
         answer=answer.text,
         abstained=answer.abstained,
+        mode=answer.mode,
+        llm_error=answer.llm_error,
         rewritten_query=answer.rewritten_query,
         sources=[{"n": s.n, "path": Path(s.path).name, "score": round(s.score, 4)} for s in answer.sources],
         _contexts=[s.text for s in answer.sources],
@@ -180,7 +182,7 @@ def score_answer(q: QAItem, answer: Answer, embedder, engine, cfg: AnswersConfig
         try:
             generated = M.generate_questions(engine.llm, text, cfg.n_generated)
             item["generated_questions"] = generated
-        except LLMTimeout as exc:  # the answer is scored; only this optional metric is lost
+        except LLMError as exc:  # a timeout or a model that cannot run costs this one metric, not the eval
             item["generated_questions_error"] = str(exc)
     # a follow-up ("how do I fix it?") means little alone: compare with the standalone query
     asked = answer.rewritten_query or q.question

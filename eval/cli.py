@@ -134,6 +134,7 @@ def answers(
     sample: int = typer.Option(30, "--sample", min=1, help="Questions sampled with --pubmedqa."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed (--pubmedqa, and generation without --qa)."),
     llm: str | None = typer.Option(None, "--llm", help="LLM spec: auto, embedded, ollama:MODEL."),
+    answer_mode: str | None = typer.Option(None, "--answer-mode", help="auto | extract | generate | both."),
     generated_relevance: bool = typer.Option(
         True,
         "--generated-relevance/--no-generated-relevance",
@@ -149,13 +150,13 @@ def answers(
     from eval.runs import EvalError, default_run_dir
     from rag.settings import load_settings
 
-    settings = load_settings(llm=llm, collection=collection)
+    settings = load_settings(llm=llm, collection=collection, answer_mode=answer_mode)
     if pubmedqa is not None:
         from eval.qa import pubmedqa as load_pubmedqa
 
         docs, qa = load_pubmedqa(pubmedqa, settings.home / "eval" / "datasets" / "pubmedqa", sample, seed=seed)
     if docs is not None and collection is None:
-        settings = load_settings(llm=llm, collection=docs_collection(docs))
+        settings = load_settings(llm=llm, collection=docs_collection(docs), answer_mode=answer_mode)
     run_dir = resume or out or default_run_dir(settings.home, "answers")
     if qa is None:
         if docs is None:

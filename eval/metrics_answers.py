@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rag.words import STOPWORDS
+
 if TYPE_CHECKING:
     from rag.embedder import Embedder
     from rag.llm import LLMBackend
@@ -45,12 +47,6 @@ RECALL_SUPPORT = 0.6
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = set(string.punctuation)
 _WORD = re.compile(r"\w+")
-_STOP = (
-    "a an and are as at be been but by can did do does for from had has have how i if in into is it its "
-    "of on or so such that the their them then there these they this those to was we were what when where "
-    "which who why will with would you your not no than also may"
-)
-STOPWORDS = frozenset(_STOP.split())
 
 
 # -- text overlap --------------------------------------------------------------------------------

@@ -173,6 +173,9 @@ def ask(
     threshold: Optional[float] = typer.Option(None, "--threshold", help="Minimum cosine similarity of a source."),
     path_glob: Optional[str] = typer.Option(None, "--only", help="Only sources whose path matches this glob."),
     llm: Optional[str] = typer.Option(None, "--llm", help="auto | ollama[:MODEL] | embedded[:PATH.gguf]"),
+    mode: Optional[str] = typer.Option(
+        None, "--mode", help="auto | extract (quote the sources) | generate (the LLM writes) | both"
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Answer a question from your documents, with numbered citations."""
@@ -189,6 +192,7 @@ def ask(
         mmr=mmr,
         relevance_threshold=threshold,
         llm=llm,
+        answer_mode=mode,
     )
     store = build_store(s)
     engine = build_engine(s, store=store)

@@ -8,25 +8,24 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Callable, Iterator, Union
+from functools import cached_property
+from typing import TYPE_CHECKING, Callable, Generator, Iterator, Union
+
+import numpy as np
 
 from rag import prompts
+from rag.answer_mode import BOTH_HEADER, llm_failure, mostly_unsupported, replaced_note, resolve_mode
 from rag.errors import EmptyCollection, QuestionError
 from rag.llm import LLMBackend, LLMError
 from rag.settings import Settings
 from rag.types import Answer, Source, Timings
+from rag.words import ABSTAINS, STOPWORDS
+
+if TYPE_CHECKING:
+    from rag.extract import Extract, SentenceVectors
 
 Event = Union[str, Answer]
 
-# an answer that says the documents do not cover the question (the LLM's own abstention)
-LLM_ABSTAINS = re.compile(
-    r"\b(i don'?t know|i do not know|(documents|sources) do(es)? not (say|contain|mention)|no information)\b", re.I
-)
-STOPWORDS = frozenset(
-    "a an and are as at be but by can could did do does for from had has have how i if in is it its "
-    "me my of on or our she so than that the their them then there these they this those to was we "
-    "were what when where which who whom why will with would you your about also tell more please".split()
-)
 ANAPHORA = frozenset("it its it's they them their theirs this that these those he she his her there such".split())
 REPEAT_TAIL = 50  # characters; a tail seen earlier in the answer means the model is looping
 # Sentences embedded per batch when focusing: each batch is padded to its longest sentence, so small
@@ -86,8 +85,14 @@ class Engine:
         threshold: float | None = None,
         path_glob: str | None = None,
         temperature: float | None = None,
+        mode: str | None = None,
     ) -> Iterator[Event]:
-        """Yield answer text pieces as they are generated, then the final `Answer`."""
+        """Yield answer text pieces as they are generated, then the final `Answer`.
+
+        `mode` (default `settings.answer_mode`): `extract` quotes the sources, `generate` lets the
+        LLM write, `both` quotes first then streams the LLM's answer below, `auto` quotes for the
+        bundled tiny model and generates otherwise (see rag.answer_mode).
+        """
         question = (question or "").strip()
         if not question:
             raise QuestionError("The question is empty - type a question about your documents.")
@@ -109,9 +114,10 @@ class Engine:
             timings.total_s = time.perf_counter() - started
             yield self._abstain(candidates, rewritten, threshold, timings)
             return
-        yield from self._generate(
-            question if rewritten is None else query, relevant, history or [], rewritten, temperature, timings, started
-        )
+        asked = question if rewritten is None else query
+        extract = self.extract(asked, relevant)
+        timings.extract_s = time.perf_counter() - started - timings.retrieve_s
+        yield from self._answer(asked, relevant, extract, history or [], rewritten, temperature, timings, started, mode)
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -124,7 +130,7 @@ class Engine:
             try:
                 out = self.llm.chat(prompts.condense_messages(history, question), temperature=0.0, max_tokens=64)
                 out = out.strip().strip('"').splitlines()[0].strip() if out.strip() else ""
-                if 3 <= len(out) <= 3 * len(question) + 200 and not LLM_ABSTAINS.search(out):
+                if 3 <= len(out) <= 3 * len(question) + 200 and not ABSTAINS.search(out):
                     return out, out
             except LLMError:
                 pass  # the cheap fallback below still gives a usable query
@@ -140,6 +146,22 @@ class Engine:
         )
         return Answer(text=text, sources=shown, abstained=True, rewritten_query=rewritten, timings=timings)
 
+    @cached_property
+    def sentences(self) -> SentenceVectors:
+        """Sentence vectors per chunk, shared by quoting and focusing (each chunk embedded once)."""
+        from rag.extract import SentenceVectors
+
+        return SentenceVectors(lambda sentences: self.embedder.embed(sentences, batch_size=FOCUS_BATCH))
+
+    def extract(self, question: str, sources: list[Source]) -> Extract | None:
+        """The sources' sentences that answer `question`, quoted and cited (None without an embedder)."""
+        if self.embedder is None:
+            return None
+        from rag.extract import extract_answer
+
+        qvec = self.embedder.embed_query(question)  # remembered from retrieval
+        return extract_answer(question, qvec, sources, self.sentences, self.settings.extract_words)
+
     def focus(self, question: str, sources: list[Source], llm: LLMBackend) -> list[str] | None:
         """Source texts cut to the model's `source_tokens` around the question (None = use them whole)."""
         limit = self.settings.source_tokens if self.settings.source_tokens is not None else llm.source_tokens
@@ -147,12 +169,20 @@ class Engine:
             return None
         from rag.focus import focus_texts
 
+        known = {
+            s.text[a:b]: v
+            for s, (segs, vecs) in zip(sources, self.sentences.get(sources))
+            for (a, b, _), v in zip(segs, vecs)
+        }
+
+        def embed(sentences: list[str]):  # the quoting step already embedded these sentences
+            missing = [x for x in dict.fromkeys(sentences) if x not in known]
+            if missing:
+                known.update(zip(missing, self.embedder.embed(missing, batch_size=FOCUS_BATCH)))
+            return np.stack([known[x] for x in sentences])
+
         texts = focus_texts(
-            self.embedder.embed_query(question),  # remembered from retrieval
-            [s.text for s in sources],
-            limit,
-            llm.count_tokens,
-            lambda sentences: self.embedder.embed(sentences, batch_size=FOCUS_BATCH),
+            self.embedder.embed_query(question), [s.text for s in sources], limit, llm.count_tokens, embed
         )
         return None if texts == [s.text for s in sources] else texts
 
@@ -176,6 +206,82 @@ class Engine:
             budget -= cost
         return blocks, sources, False
 
+    def _answer(
+        self,
+        question: str,
+        relevant: list[Source],
+        extract: Extract | None,
+        history: list[dict],
+        rewritten: str | None,
+        temperature: float | None,
+        timings: Timings,
+        started: float,
+        mode: str | None,
+    ) -> Iterator[Event]:
+        requested = mode or self.settings.answer_mode
+        llm, error = None, None
+        if requested != "extract" or extract is None:
+            try:
+                llm = self.llm
+            except Exception as exc:  # noqa: BLE001 - any backend failure still leaves the quotes to show
+                error = llm_failure(exc, self.settings.llm)
+        mode = "generate" if extract is None else "extract" if error else resolve_mode(requested, llm)
+        if mode == "extract":
+            yield from self._quote(question, relevant, extract, rewritten, timings, started, error)
+            return
+        prefix = self.quote_text(question, extract) + BOTH_HEADER if mode == "both" and extract else ""
+        if prefix:
+            timings.first_token_s = time.perf_counter() - started
+            yield prefix
+        try:
+            answer = yield from self._generate(
+                question, relevant, history, rewritten, temperature, timings, started, llm, prefix
+            )
+        except Exception as exc:  # noqa: BLE001 - the model crashed mid-answer: the quotes still answer
+            if extract is None:
+                raise
+            yield from self._quote(question, relevant, extract, rewritten, timings, started, llm_failure(exc, llm.name))
+            return
+        answer.mode, answer.spans = mode, (extract.spans if prefix else [])
+        if requested == "auto" and extract and extract.text and not answer.abstained:
+            flagged, claims = mostly_unsupported(answer.per_sentence)
+            if claims and flagged * 2 > claims:
+                generated = answer.text
+                quoted = self._quote_answer(question, relevant, extract, rewritten, timings, None)
+                answer = quoted
+                answer.generated, answer.note = generated, replaced_note(flagged, claims)
+                answer.backend, answer.model = llm.name, llm.model
+        timings.total_s = time.perf_counter() - started
+        yield answer
+
+    def quote_text(self, question: str, extract: Extract) -> str:
+        """The quotes, or, when they do not answer what is asked, a plain statement of that."""
+        from rag.extract import unanswered_text
+
+        return extract.text if extract.answered else unanswered_text(question, extract)
+
+    def _quote_answer(self, question, relevant, extract, rewritten, timings, error) -> Answer:
+        answer = Answer(
+            text=self.quote_text(question, extract),
+            sources=relevant,
+            abstained=not extract.answered,
+            rewritten_query=rewritten,
+            timings=timings,
+            mode="extract",
+            spans=extract.spans,
+            llm_error=error,
+        )
+        self._verify(answer)  # quotes are grounded by construction; the check still runs and is shown
+        return answer
+
+    def _quote(self, question, relevant, extract, rewritten, timings, started, error) -> Iterator[Event]:
+        answer = self._quote_answer(question, relevant, extract, rewritten, timings, error)
+        if timings.first_token_s is None:
+            timings.first_token_s = time.perf_counter() - started
+        yield answer.text
+        timings.total_s = time.perf_counter() - started
+        yield answer
+
     def _generate(
         self,
         question: str,
@@ -185,8 +291,9 @@ class Engine:
         temperature: float | None,
         timings: Timings,
         started: float,
-    ) -> Iterator[Event]:
-        llm = self.llm
+        llm: LLMBackend,
+        prefix: str = "",
+    ) -> Generator[Event, None, Answer]:
         focused = self.focus(question, relevant, llm)
         blocks, used, cut = self.fit_context(question, relevant, llm, focused)
         messages = [
@@ -206,8 +313,8 @@ class Engine:
             if len(text) > 2 * REPEAT_TAIL and text[-REPEAT_TAIL:] in text[:-REPEAT_TAIL]:
                 break  # the model is repeating itself; what it had to say is already there
         answer = Answer(
-            text=text.strip(),
-            sources=used,
+            text=prefix + text.strip(),
+            sources=relevant if prefix else used,
             rewritten_query=rewritten,
             backend=llm.name,
             model=llm.model,
@@ -215,17 +322,17 @@ class Engine:
             context_focused=focused is not None,
             timings=timings,
         )
-        answer.abstained = bool(LLM_ABSTAINS.search(answer.text)) and len(answer.text) < 200
+        answer.abstained = not prefix and bool(ABSTAINS.search(answer.text)) and len(answer.text) < 200
         if self.embedder is not None and answer.text:
             self._verify(answer)
-        timings.total_s = time.perf_counter() - started
-        yield answer
+        return answer
 
     def _verify(self, answer: Answer) -> None:
         from rag.verify import attach_citations, check_answer
 
         result = check_answer(answer.text, answer.sources, self.embedder)
         answer.text = result.text
+        answer.per_sentence = result.per_sentence
         answer.invalid_citations = result.invalid_citations
         answer.unsupported = [] if answer.abstained else result.unsupported
         if not answer.abstained and not re.search(r"\[\d", answer.text):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from rag.settings import Settings
@@ -86,17 +87,31 @@ def print_answer(answer: Answer, *, streamed: str | None = None, console: Consol
             plain(snippet[:160] + ("..." if len(snippet) > 160 else "")),
         )
     console.print(table)
+    if answer.llm_error:
+        console.print(f"[bold yellow]model unavailable:[/] {escape(answer.llm_error)}", highlight=False)
+    if answer.note:
+        console.print(f"[yellow]note:[/] {escape(answer.note)}", highlight=False)
     for u in answer.unsupported:
         console.print(line(("unsupported:", "yellow"), f" {u.sentence} ", (f"({u.reason})", "dim")))
     for n in answer.invalid_citations:
         console.print(line((f"removed citation [{n}]:", "yellow"), " no such source"))
     notes = []
+    if answer.mode in ("extract", "both") and answer.per_sentence:
+        judged = [r for r in answer.per_sentence if r.status != "skipped"]
+        ok = sum(1 for r in judged if r.supported)
+        notes.append(f"quoted from the sources; citation check: {ok}/{len(judged)} sentences supported")
     if answer.citations_added:
         notes.append("citations added by the checker")
     if answer.context_cut:
         notes.append("some sources did not fit the model's context and were left out")
     t = answer.timings
-    who = f"{answer.backend}:{answer.model}" if answer.backend else "no LLM (abstained)"
+    who = (
+        f"{answer.backend}:{answer.model}"
+        if answer.backend
+        else "quotes, no LLM"
+        if answer.mode == "extract"
+        else "no LLM (abstained)"
+    )
     first = f", first token {t.first_token_s:.2f}s" if t.first_token_s is not None else ""
     console.print(
         plain(

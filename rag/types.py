@@ -122,7 +122,8 @@ class Unsupported:
 @dataclass
 class Timings:
     retrieve_s: float = 0.0
-    first_token_s: float | None = None
+    extract_s: float | None = None  # quoting the answer from the sources, after retrieval
+    first_token_s: float | None = None  # the first answer text shown (quotes or the model's first token)
     total_s: float = 0.0
 
 
@@ -142,10 +143,21 @@ class Answer:
     context_focused: bool = False  # long sources reached the model as their sentences nearest the question
     citations_added: bool = False  # the model cited nothing; the citation check added [n] where it found support
     timings: Timings = field(default_factory=Timings)
+    mode: str | None = None  # how the text was made: extract (quotes) | generate | both
+    spans: list = field(default_factory=list)  # rag.extract.Span: the quoted pieces, offsets into source text
+    note: str | None = None  # said to the user with the answer (e.g. the model's answer was replaced)
+    generated: str | None = None  # the model's answer when quotes replaced it
+    llm_error: str | None = None  # the LLM could not run: what failed and the fix
+    per_sentence: list = field(default_factory=list, repr=False)  # rag.verify.SentenceSupport of each sentence
 
     def to_dict(self) -> dict:
         return {
             "answer": self.text,
+            "mode": self.mode,
+            "spans": [{"n": sp.n, "start": sp.start, "end": sp.end} for sp in self.spans],
+            "note": self.note,
+            "generated": self.generated,
+            "llm_error": self.llm_error,
             "abstained": self.abstained,
             "sources": [s.to_dict() for s in self.sources],
             "unsupported": [asdict(u) for u in self.unsupported],

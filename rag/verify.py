@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from rag.words import ABSTAINS
 from rag.types import Source, Unsupported
 from rag.verify_text import (
     CITE_RE,
@@ -83,15 +84,6 @@ MIN_WORDS = 3  # content words a sentence needs before it counts as a claim
 PER_CLAIM = 3  # source sentences embedded per claim sentence (see _keep)
 EMBED_GROUP = 8  # texts per embed call, grouped by length (see _embed)
 
-_ABSTAIN = re.compile(
-    r"\bi (?:do not|don't|cannot|can't|could not|couldn't) (?:know|find|answer|tell|say)\b"
-    r"|\b(?:sources?|documents?|context|notes) (?:do|does|did) ?(?:not|n't) (?:say|mention|"
-    r"contain|provide|include|specify|state|cover|describe|explain)\b"
-    r"|\bnot (?:mentioned|stated|covered|specified|found|given) in the (?:sources?|documents?|"
-    r"context)\b"
-    r"|\b(?:there is )?no (?:information|mention) (?:about|of|on)\b",
-    re.I,
-)
 
 
 @dataclass
@@ -165,7 +157,7 @@ def _prepare(text: str, valid: set[int]) -> tuple[str, list[SentenceSupport], li
         pos = e
         nums = parse_citations(raw) if kind == "text" else []
         invalid += [n for n in nums if n not in valid and n not in invalid]
-        skip = kind if kind != "text" else "abstention" if _ABSTAIN.search(clean) else None
+        skip = kind if kind != "text" else "abstention" if ABSTAINS.search(clean) else None
         row = SentenceSupport(
             clean, cur, cur + len(clean), [n for n in nums if n in valid], 0.0, None, True, "skipped", skip
         )

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from rag.words import DISCOURSE_WORDS, FUNCTION_WORDS, SOURCE_WORDS
+
 MAX_RANGE = 20  # [1-20] is a citation range; [1-500] is not
 WEIGHTS = {"word": 1.0, "name": 1.5, "num": 2.0, "id": 2.0}  # how much a matched term counts
 
@@ -158,22 +160,7 @@ def drop_invalid(piece: str, valid: set[int]) -> str:
 
 # --- content words ---------------------------------------------------------------------
 
-_STOP = set(
-    "a about above after again against all also am an and any are as at be because been before "
-    "being below between both but by can could did do does doing down during each either etc e.g "
-    "few for from further had has have having he her here hers him his how however i i.e if in "
-    "into is it its itself just let may me might more most much must my no nor not now of off on "
-    "once only or other our ours out over own per same she should so some such than that the "
-    "their theirs them then there these they this those through thus to too under until up upon "
-    "us very via was we were what when where whether which while who whom why will with within "
-    "would yes yet you your yours therefore "
-    # words about the sources rather than about the world
-    "according answer based context document documents mention mentioned mentions passage say "
-    "says said source sources state stated states text "
-    # discourse words LLMs open sentences with, often capitalised after a "**Label**:"
-    "additionally finally first firstly furthermore hence instead moreover next note overall "
-    "secondly summary sure".split()
-)
+_STOP = FUNCTION_WORDS | SOURCE_WORDS | DISCOURSE_WORDS
 _UNITS = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen".split()

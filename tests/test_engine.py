@@ -25,7 +25,9 @@ def indexed(tmp_path_factory, embedder):
     root = tmp_path_factory.mktemp("engine")
     docs = copy_docs(root / "docs")
     # temperature 0: greedy decoding, so the small model's answers repeat from run to run
-    settings = Settings(home=root / "home", collection="engine", llm="embedded", temperature=0.0)
+    settings = Settings(
+        home=root / "home", collection="engine", llm="embedded", temperature=0.0, answer_mode="generate"
+    )
     sync(settings, embedder, [docs])
     return settings
 

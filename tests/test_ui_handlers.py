@@ -32,6 +32,7 @@ def settings(**kw) -> Settings:
         "max_answer_tokens": 32,
         "top_k": 2,
         "temperature": 0.0,
+        "answer_mode": "generate",  # these tests watch the model stream; quotes are tested below
         "ollama_host": f"http://127.0.0.1:{free_port()}",
     }  # nothing listens there: Ollama is "down"
     return Settings(**{**base, **kw})
@@ -82,6 +83,18 @@ def test_answer_streams_then_ends_with_sources_and_backend(indexed):
     assert answer.backend == "embedded" and answer.sources[0].path.endswith("mars.md")
     html = render.turn_html(handlers.Turn("q", answer=answer), 1)
     assert "answered by embedded" in html and answer.model in html
+
+
+def test_extract_mode_shows_the_quote_at_once_and_highlights_its_exact_spans(indexed):
+    s, _, pool = indexed
+    session = handlers.set_options(handlers.Session.new(s), 2, True, 0.3, 0.0, "embedded", "extract")
+    assert session.options.mode == "extract"
+    session = run("How tall is Olympus Mons?", session, pool)
+    answer = session.turns[-1].answer
+    assert answer.mode == "extract" and answer.backend is None and "22 kilometres" in answer.text
+    html = render.sources_html(session)
+    assert '<mark class="rag-cited">It rises about 22 kilometres' in " ".join(html.split())
+    assert "quoted from the sources" in render.turn_html(session.turns[-1], 1)
 
 
 def test_follow_up_shows_the_rewritten_query(indexed):

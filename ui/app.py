@@ -204,7 +204,14 @@ def _settings_tab(gr, ev: Events, session, status):
             elem_id="rag-llm",
         )
         refresh = gr.Button("Refresh models", scale=1, elem_id="rag-refresh")
-    controls = [top_k, hybrid, threshold, temperature, llm]
+    mode = gr.Radio(
+        ["auto", "extract", "generate", "both"],
+        value=s.answer_mode,
+        label="Answer: quotes from the sources (extract), the model's words (generate), both, or auto "
+        "(quotes for the small bundled model)",
+        elem_id="rag-mode",
+    )
+    controls = [top_k, hybrid, threshold, temperature, llm, mode]
     gr.on(
         [c.change for c in controls],
         ev.on_options,

@@ -63,14 +63,14 @@ class Events:
             *self.doc_lists(session.collection),
         )
 
-    def on_options(self, top_k, hybrid, threshold, temperature, llm, session: Session) -> tuple:
+    def on_options(self, top_k, hybrid, threshold, temperature, llm, mode, session: Session) -> tuple:
         try:
             llm = handlers.check_llm(self.settings, llm, session.options.llm)
         except RagError as exc:
             gr = _gr()
             gr.Warning(str(exc))
             llm = session.options.llm  # keep the model this session had; the others still apply
-        session = handlers.set_options(session, top_k, hybrid, threshold, temperature, llm)
+        session = handlers.set_options(session, top_k, hybrid, threshold, temperature, llm, mode)
         return session, self.status(session)
 
     def on_refresh_models(self, session: Session):

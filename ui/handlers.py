@@ -28,14 +28,15 @@ class ChatOptions:
     """The per-session answer settings (the Settings tab)."""
 
     top_k: int = 5
-    hybrid: bool = False
+    hybrid: bool = True
     threshold: float = 0.3
     temperature: float = 0.1
     llm: str = "auto"
+    mode: str = "auto"  # answer_mode: auto | extract | generate | both
 
     @classmethod
     def from_settings(cls, s: Settings) -> ChatOptions:
-        return cls(s.top_k, s.hybrid, s.relevance_threshold, s.temperature, s.llm)
+        return cls(s.top_k, s.hybrid, s.relevance_threshold, s.temperature, s.llm, s.answer_mode)
 
 
 @dataclass
@@ -187,7 +188,13 @@ def respond(question: str, session: Session, pool: EnginePool) -> Iterator[Sessi
     try:
         with pool.lease(session.collection, o.llm) as engine:
             events = engine.stream(
-                question, history, top_k=o.top_k, hybrid=o.hybrid, threshold=o.threshold, temperature=o.temperature
+                question,
+                history,
+                top_k=o.top_k,
+                hybrid=o.hybrid,
+                threshold=o.threshold,
+                temperature=o.temperature,
+                mode=o.mode,
             )
             with closing(events):
                 for event in events:
@@ -224,11 +231,24 @@ def clear(session: Session) -> Session:
 
 
 def set_options(
-    session: Session, top_k: float, hybrid: bool, threshold: float, temperature: float, llm: str | None
+    session: Session,
+    top_k: float,
+    hybrid: bool,
+    threshold: float,
+    temperature: float,
+    llm: str | None,
+    mode: str | None = None,
 ) -> Session:
     """The session with new answer settings (sliders send floats)."""
+    from rag.answer_mode import MODES
+
     opts = ChatOptions(
-        int(top_k), bool(hybrid), float(threshold), float(temperature), (llm or "auto").strip() or "auto"
+        int(top_k),
+        bool(hybrid),
+        float(threshold),
+        float(temperature),
+        (llm or "auto").strip() or "auto",
+        mode if mode in MODES else session.options.mode,
     )
     return replace(session, options=opts)
 

@@ -121,13 +121,15 @@ def _cite(n: int, turn_no: int, exists: bool) -> str:
 def _details(answer: Answer, body: str) -> str:
     """Who answered, what was searched for, and anything the reader should know."""
     bits = []
-    if answer.backend:
+    if answer.mode == "extract":
+        bits.append("quoted from the sources (highlighted in the sources panel)")
+    elif answer.backend:
         bits.append(f"answered by {text(answer.backend)} · {text(answer.model or '')}")
     elif answer.abstained:
         bits.append("no model was asked: no passage was relevant enough")
     if answer.timings.total_s:
         bits.append(f"{answer.timings.total_s:.1f} s")
-    notes = []
+    notes = [n for n in (answer.llm_error, answer.note) if n]
     if answer.unsupported:
         notes.append(f"⚠ {len(answer.unsupported)} sentence(s) not supported by the sources (marked)")
     if answer.invalid_citations:
@@ -192,6 +194,8 @@ def cited_spans(answer: Answer, source: Source) -> list[tuple[int, int]]:
     """Sentences of `source` that the answer sentences citing it draw on (most shared words)."""
     from rag.verify_text import parse_citations, split_sentences, terms
 
+    if answer.spans:  # quotes: the exact pieces the extract took
+        return sorted((sp.start, sp.end) for sp in answer.spans if sp.n == source.n)
     if answer.abstained:
         return []
     claims = [

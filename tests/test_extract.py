@@ -1,0 +1,124 @@
+"""Quoted answers (rag/extract.py): the right sentence, exact offsets, short, and "not answered" when it is not.
+
+Real parts: the bundled embedding model, a real Chroma collection over tests/data/extract/docs, and
+the engine's own retrieval. No LLM is involved in quoting.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.app import build_engine
+from rag.extract import SentenceVectors, extract_answer, question_type
+from rag.settings import Settings
+from rag.types import Source
+from tests.helpers import sync
+
+DATA = Path(__file__).parent / "data" / "extract"
+QA = [json.loads(line) for line in (DATA / "qa.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory, embedder):
+    root = tmp_path_factory.mktemp("extract")
+    settings = Settings(home=root / "home", collection="extract", answer_mode="extract")
+    sync(settings, embedder, [DATA / "docs"])
+    return build_engine(settings, embedder=embedder)
+
+
+def _quote(engine, question: str):
+    sources = engine.retriever.search(question, threshold=-1.0)
+    return engine.extract(question, sources), sources
+
+
+def test_quotes_hold_the_key_fact_and_none_is_refused(engine):
+    missed = []
+    for item in (q for q in QA if q["answerable"]):
+        ex, _ = _quote(engine, item["question"])
+        assert ex.answered, f"{item['id']} wrongly said unanswered: {ex.text}"
+        assert len(ex.text.split()) <= engine.settings.extract_words + 10  # +[n] markers
+        if item["key"].lower() not in ex.text.lower():
+            missed.append((item["id"], ex.text))
+    # measured: 27 of 28 (kb-temp quotes the neighbouring sentence about the starter liquid)
+    assert len(missed) <= 1, missed
+
+
+def test_spans_are_exact_offsets_and_each_piece_is_cited(engine):
+    ex, sources = _quote(engine, "How do I restore files from the backup?")
+    assert ex.spans
+    by_n = {s.n: s for s in sources}
+    for sp in ex.spans:
+        piece = " ".join(by_n[sp.n].text[sp.start : sp.end].split())
+        assert f"{piece} [{sp.n}]" in ex.text
+    assert "vaultsync pull" in ex.text
+
+
+def test_long_sentence_is_cut_to_the_word_budget_at_a_clause(embedder):
+    text = (
+        "The harbour master keeps the tide tables, which are printed every spring; the ferry timetable "
+        "changes in October, and the ferry to Tresk leaves at 07:30 from pier four on weekdays only, "
+        "while on Sundays there is no ferry at all because the crew rests."
+    )
+    src = Source(n=1, id="a", path="harbour.md", page=None, text=text, score=0.6)
+    question = "When does the ferry to Tresk leave?"
+    ex = extract_answer(question, embedder.embed_query(question), [src], SentenceVectors(embedder.embed), max_words=20)
+    (sp,) = ex.spans
+    assert "07:30" in text[sp.start : sp.end] and len(text[sp.start : sp.end].split()) <= 20
+    assert sp.end - sp.start < len(text)
+
+
+def test_sentence_vectors_are_cached_per_chunk(embedder):
+    calls = []
+
+    def embed(sentences):
+        calls.append(len(sentences))
+        return embedder.embed(sentences)
+
+    cache = SentenceVectors(embed)
+    src = [Source(n=1, id="x", path="a.md", page=None, text="One sentence here. Another one there.", score=0.5)]
+    cache.get(src)
+    cache.get(src)
+    assert calls == [2]
+    changed = [Source(n=1, id="x", path="a.md", page=None, text="Edited text now.", score=0.5)]
+    cache.get(changed)  # same id, new text: embedded again
+    assert calls == [2, 1]
+
+
+@pytest.mark.parametrize(
+    "question,kind",
+    [
+        ("How many moons does Mars have?", "number"),
+        ("When was it built?", "date"),
+        ("What year did it open?", "date"),
+        ("Who designed it?", "person"),
+        ("Where is the log written?", "place"),
+        ("How do I restore files?", None),
+        ("What is kombucha?", None),
+    ],
+)
+def test_question_type(question, kind):
+    assert question_type(question) == kind
+
+
+def abstention_counts(engine) -> dict:
+    """Said-unanswered counts over the fixture: on-topic unanswerable questions are the positives."""
+    tp = fp = fn = 0
+    for item in QA:
+        ex, _ = _quote(engine, item["question"])
+        said_no = not ex.answered
+        tp += said_no and not item["answerable"]
+        fp += said_no and item["answerable"]
+        fn += (not said_no) and not item["answerable"]
+    return {"tp": tp, "fp": fp, "fn": fn}
+
+
+def test_on_topic_unanswerable_questions_are_said_unanswered(engine):
+    c = abstention_counts(engine)
+    precision = c["tp"] / max(1, c["tp"] + c["fp"])
+    recall = c["tp"] / max(1, c["tp"] + c["fn"])
+    print(f"abstention on the extract fixture: {c}, precision {precision:.2f}, recall {recall:.2f}")
+    assert c["fp"] == 0  # no answerable question refused
+    assert recall >= 0.5
