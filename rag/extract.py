@@ -39,7 +39,9 @@ MISSING_COS = 0.3  # a question word no source contains, this far from the quote
 GENERIC = frozenset(
     "way ways use used using make get work works need happen happens mean means kind type many much long tall "
     "high far big large old often heavy hot cold deep fast percentage percent number proportion size year "
-    "date day month time country city place region name names called".split()
+    "date day month time country city place region name names called "
+    # words that frame the question ("another model", "instead of", "which types") rather than name its subject
+    "instead another other others different own sort sorts possible able kinds types".split()
 )
 # Common verbs: a question's verb is often phrased differently in the answer ("how much sugar *goes*
 # into", "where is the log *written*"), so a missing one is weak evidence; a missing noun ("cost",
