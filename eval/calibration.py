@@ -31,7 +31,15 @@ from rag.types import Answer, Source
 
 ROOT = Path(__file__).resolve().parent.parent
 CAL_DIR = ROOT / "tests" / "data" / "calibration"
-PUBMEDQA = Path("/work/shared/datasets/pubmedqa/ori_pqal.json")
+def _pubmedqa() -> Path:
+    """PubMedQA beside the checkout (../shared/datasets, as CI lays it out), else the work folder's copy."""
+    for base in (ROOT.parent / "shared", Path("/work/shared")):
+        if (base / "datasets" / "pubmedqa" / "ori_pqal.json").is_file():
+            return base / "datasets" / "pubmedqa" / "ori_pqal.json"
+    return ROOT.parent / "shared" / "datasets" / "pubmedqa" / "ori_pqal.json"
+
+
+PUBMEDQA = _pubmedqa()
 # questions about tests/data/docs, written for this set (the fixtures' own QA set is tests/data/qa)
 FIXTURE_QUESTIONS = (
     "Why is Mars red?",
