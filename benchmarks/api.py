@@ -147,12 +147,9 @@ def main() -> None:
         args.scifact = query.SCIFACT
     if not (args.scifact / "corpus.jsonl").exists():
         sys.exit(f"{args.scifact / 'corpus.jsonl'} not found; pass --scifact DIR (the BEIR SciFact folder).")
-    if args.workdir:
-        args.workdir.mkdir(parents=True, exist_ok=True)
-        run(args, args.workdir)
-    else:
-        with tempfile.TemporaryDirectory() as d:
-            run(args, Path(d))
+    from query import run_in_workdir
+
+    run_in_workdir(run, args)
 
 
 if __name__ == "__main__":

@@ -232,6 +232,16 @@ def bench_first_token(settings, embedder, store, retriever, queries: list[str], 
     return rows + [Row(f"first token, {LOAD_PROCS} busy processes ({n} q)", size, loaded, target_ms=2500)]
 
 
+def run_in_workdir(run: Callable, args) -> None:
+    """`run(args, folder)` in `--workdir` (kept, reused next time) or a temporary folder."""
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        run(args, args.workdir)
+    else:
+        with tempfile.TemporaryDirectory() as d:
+            run(args, Path(d))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--queries", type=int, default=200)
@@ -243,12 +253,7 @@ def main() -> None:
     args = ap.parse_args()
     if not (SCIFACT / "corpus.jsonl").exists():
         sys.exit(f"{SCIFACT / 'corpus.jsonl'} not found; this benchmark needs the SciFact corpus.")
-    if args.workdir:
-        args.workdir.mkdir(parents=True, exist_ok=True)
-        run(args, args.workdir)
-    else:
-        with tempfile.TemporaryDirectory() as d:
-            run(args, Path(d))
+    run_in_workdir(run, args)
 
 
 def run(args, workdir: Path) -> None:

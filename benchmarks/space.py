@@ -162,12 +162,9 @@ def main() -> None:
         from benchmarks.space_images import run as run_images
 
         return run_images(args.images)
-    if args.workdir:
-        args.workdir.mkdir(parents=True, exist_ok=True)
-        run(args, args.workdir)
-    else:
-        with tempfile.TemporaryDirectory() as d:
-            run(args, Path(d))
+    from benchmarks.query import run_in_workdir
+
+    run_in_workdir(run, args)
 
 
 if __name__ == "__main__":
