@@ -106,7 +106,9 @@ def probe_model(model: Path, threads: int, cache_dir: Path | None, *, argv: list
 def _run_child(argv: list[str]) -> ProbeResult:
     started = time.perf_counter()
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL, check=False
+        )
     except subprocess.TimeoutExpired:
         return ProbeResult(False, f"the model did not write a token within {PROBE_TIMEOUT_S} s", "check `rag doctor`")
     seconds = time.perf_counter() - started
