@@ -62,10 +62,18 @@ def answer_once(service: RagService, req: ChatRequest) -> dict:
     collection, events = _events(service, req)
     try:
         answer = next(e for e in events if isinstance(e, Answer))
+        _llm_failed(answer)
     except LLMError:
         service.forget(collection)
         raise
     return chat_completion(collection, answer)
+
+
+def _llm_failed(event) -> None:
+    """The engine falls back to quotes when the model cannot run (the CLI and UI show them); an API
+    client asked this model for a completion, so it gets the failure as a 503 with the reason."""
+    if isinstance(event, Answer) and event.llm_error:
+        raise LLMError(event.llm_error)
 
 
 def start_stream(service: RagService, req: ChatRequest) -> Iterator[str]:
@@ -75,13 +83,17 @@ def start_stream(service: RagService, req: ChatRequest) -> Iterator[str]:
     collection, events = _events(service, req, on_sources=seen)
     try:
         first = next(events)  # retrieval, and the model's first piece: the errors worth a status code
+        head = [first]
+        if isinstance(first, str):  # quotes shown because the model failed come whole, its Answer right after
+            head.append(next(events))
+            _llm_failed(head[-1])
     except LLMError:
         service.forget(collection)
         raise
-    return _frames(service, collection, first, events, seen)
+    return _frames(service, collection, head, events, seen)
 
 
-def _frames(service: RagService, collection: str, first, events: Iterator, seen: _Seen) -> Iterator[str]:
+def _frames(service: RagService, collection: str, head: list, events: Iterator, seen: _Seen) -> Iterator[str]:
     cid = completion_id()
     sent: set[str] = set()
 
@@ -95,7 +107,7 @@ def _frames(service: RagService, collection: str, first, events: Iterator, seen:
     yield from sources(seen.sources)
     streamed = False
     try:
-        for event in chain([first], events):
+        for event in chain(head, events):
             if isinstance(event, Answer):
                 yield from sources(event.sources)
                 if not streamed and event.text:  # an abstention (or a reply that came whole)

@@ -44,3 +44,11 @@ def written_here(token: str | None) -> bool:
         return token is not None and int(token.split()[1]) == os.getpid()
     except (IndexError, ValueError):
         return False
+
+
+def written_before(token: str | None, ns: int) -> bool:
+    """Whether the write behind `token` happened before the time `ns` (time.time_ns())."""
+    try:
+        return token is not None and int(token.split()[0]) < ns
+    except (IndexError, ValueError):
+        return False

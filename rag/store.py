@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import socket
 from dataclasses import dataclass
 from typing import Any
@@ -87,6 +88,7 @@ class Store:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._client = None
+        self._connected_ns = 0  # when the client was opened: it sees every write made before
         self._fresh_as_of: dict[str, str | None] = {}  # collection -> generation the client has seen
 
     @property
@@ -96,6 +98,7 @@ class Store:
     @property
     def client(self):
         if self._client is None:
+            self._connected_ns = time.time_ns()
             self._client = self._connect()
         return self._client
 
@@ -113,6 +116,10 @@ class Store:
             return
         self._fresh_as_of[name] = token
         if self._client is None or self.settings.chroma_url or generation.written_here(token):
+            return
+        if generation.written_before(token, self._connected_ns):
+            # the client was opened after that write, so it sees it; reconnecting would only race the
+            # threads already using this client (concurrent first requests: "Could not connect to tenant")
             return
         from chromadb.api.shared_system_client import SharedSystemClient
 

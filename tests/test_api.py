@@ -58,7 +58,8 @@ def _home_copy(index_home: Path, name: str) -> Path:
 @pytest.fixture(scope="module")
 def served(index_home, model_cache):
     home = _home_copy(index_home, "served")
-    env = server_env(home, model_cache, llm="embedded", temperature="0", max_answer_tokens="96")
+    # generate: these tests are about the model's answers through the API (quotes are the bundled model's default)
+    env = server_env(home, model_cache, llm="embedded", temperature="0", max_answer_tokens="96", answer_mode="generate")
     with rag_serve(home, env, "--collection", COLLECTION) as server:
         yield server
 

@@ -265,6 +265,7 @@ def test_e2e_report_files_hold_the_summary_table(e2e) -> None:
     assert "## Sample" in md and "- n = 8, seed = 0" in md
     followup = next(line for line in md.splitlines() if line.startswith("| qv-followup |"))
     cells = [c.strip() for c in followup.split(" | ")]
+    assert "How do I fix it?" in cells, followup
     assert "QV-1180" in cells[cells.index("How do I fix it?") + 1]  # the standalone query it was scored on
     assert "| abstention_recall | 1.000 |" in md
     assert "data:image/png;base64," in (cfg.run_dir / "report.html").read_text()

@@ -85,7 +85,7 @@ def lexical_ids(settings: Settings) -> set[str]:
 
 
 def test_the_right_file_ranks_first_with_sorted_cosines(retriever, docs):
-    sources = retriever.search("How tall is Olympus Mons?", top_k=4, threshold=NO_THRESHOLD)
+    sources = retriever.search("How tall is Olympus Mons?", top_k=4, threshold=NO_THRESHOLD, hybrid=False)
     assert names(sources)[0] == "mars.md"
     assert [s.n for s in sources] == [1, 2, 3, 4]
     scores = [s.score for s in sources]

@@ -43,7 +43,11 @@ def app(tmp_path_factory, embedder):
     from ui.documents import sync_paths
 
     # 96 answer tokens: long enough that the stop button lands mid-answer on a fast machine too
-    with running_app(tmp_path_factory.mktemp("ui-browser"), embedder, max_answer_tokens=96) as running:
+    # generate: these tests follow the model's streamed answer (quoting, the bundled model's default,
+    # comes whole; tests/test_ui_handlers.py and tests/test_samples_faq.py cover that path)
+    with running_app(
+        tmp_path_factory.mktemp("ui-browser"), embedder, max_answer_tokens=96, answer_mode="generate"
+    ) as running:
         # a document of the user's own with markup in it (the upload test adds another)
         sync_paths(running.settings, embedder, running.store, "samples", [DATA / "ui" / "markup.txt"])
         yield running

@@ -23,7 +23,8 @@ def app(tmp_path_factory, embedder):
     # top_k 2 and 48 answer tokens keep 10 model answers in a modest time on 2 cores
     allowed = tmp_path_factory.mktemp("ui-folders")  # the UI re-syncs only folders it is allowed
     with running_app(
-        tmp_path_factory.mktemp("ui-load"), embedder, top_k=2, max_answer_tokens=48, ui_folders=[allowed]
+        tmp_path_factory.mktemp("ui-load"), embedder, top_k=2, max_answer_tokens=48, ui_folders=[allowed],
+        answer_mode="generate",  # the point is ten sessions sharing the one embedded model
     ) as running:
         yield running
 

@@ -98,7 +98,7 @@ def test_settings_event_keeps_the_sessions_model_when_refused(embedder, tmp_path
     warned: list[str] = []
     monkeypatch.setattr("gradio.Warning", lambda msg: warned.append(msg))
     session = handlers.Session.new(s)
-    session, status = ev.on_options(3, False, 0.3, 0.1, "embedded:/etc/passwd", session)
+    session, status = ev.on_options(3, False, 0.3, 0.1, "embedded:/etc/passwd", "auto", session)
     assert session.options.llm == "embedded" and session.options.top_k == 3 and warned
     assert "/etc/passwd" not in status and "passwd" not in warned[0]
 
