@@ -160,7 +160,10 @@ def test_ask_prints_one_json_object_and_missing_collections_say_how_to_ingest(tm
     assert ANSWER_KEYS <= set(off) and off["abstained"] and off["backend"] is None
     assert set(off["timings"]) == {"retrieve_s", "extract_s", "first_token_s", "total_s"}
 
-    out = rag("ask", "What does error ZX-4471 mean?", "--json", "--hybrid", "--llm", "embedded", "--top-k", "3", "--mode", "generate")
+    out = rag(
+        "ask", "What does error ZX-4471 mean?", "--json", "--hybrid", "--llm", "embedded", "--top-k", "3",
+        "--mode", "generate",
+    )  # fmt: skip
     assert out.returncode == 0, out.stderr
     answer = json.loads(out.stdout)
     assert answer["backend"] == "embedded" and answer["answer"]
