@@ -97,6 +97,22 @@ def test_extract_mode_shows_the_quote_at_once_and_highlights_its_exact_spans(ind
     assert "quoted from the sources" in render.turn_html(session.turns[-1], 1)
 
 
+def test_a_model_that_cannot_load_still_shows_the_sources_and_one_clear_line(indexed, tmp_path):
+    """Issue 10: no silent death in the UI. The server's own configured GGUF is not a model."""
+    s, _, pool = indexed
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF, but nothing after it")
+    session = handlers.set_options(handlers.Session.new(s), 2, True, 0.3, 0.0, f"embedded:{broken}", "generate")
+    session = run("How tall is Olympus Mons?", session, pool)
+    answer = session.turns[-1].answer
+    assert answer.llm_error and "broken.gguf" in answer.llm_error and "GGUF" in answer.llm_error
+    assert answer.sources and answer.sources[0].path.endswith("mars.md")  # retrieval needs no LLM
+    assert "22 kilometres" in answer.text  # the quotes answer instead
+    html = render.turn_html(session.turns[-1], 1)
+    assert "broken.gguf" in html and "Traceback" not in html and "rag-error" not in html
+    assert "mars.md" in render.sources_html(session)
+
+
 def test_follow_up_shows_the_rewritten_query(indexed):
     s, _, pool = indexed
     # a threshold no passage reaches: both turns abstain at once, and the rewrite happens before that
