@@ -109,13 +109,15 @@ class Engine:
                 f"Collection {self.settings.collection!r} has no documents{matching}"
                 f" - add some with `rag ingest PATH --collection {self.settings.collection}`."
             )
+        asked = question if rewritten is None else query
         relevant = [s for s in candidates if s.score >= threshold]
+        extract = self.extract(asked, relevant) if relevant else None
+        if extract is None or not extract.answered:  # lower-scoring sources may still answer it
+            relevant, extract = self.worded(asked, candidates, threshold) or (relevant, extract)
         if not relevant:
             timings.total_s = time.perf_counter() - started
             yield self._abstain(candidates, rewritten, threshold, timings)
             return
-        asked = question if rewritten is None else query
-        extract = self.extract(asked, relevant)
         timings.extract_s = time.perf_counter() - started - timings.retrieve_s
         yield from self._answer(asked, relevant, extract, history or [], rewritten, temperature, timings, started, mode)
 
@@ -137,12 +139,33 @@ class Engine:
         rewritten = heuristic_condense(history, question)
         return rewritten, (rewritten if rewritten != question else None)
 
+    def worded(
+        self, question: str, candidates: list[Source], threshold: float
+    ) -> tuple[list[Source], Extract | None] | None:
+        """Sources scoring under the threshold that answer in the documents' own words (None: none do).
+
+        MiniLM gives short questions low cosines even against the passage that answers them ("How do
+        I upload a zip file?" scores 0.26 against the FAQ that says how). Between `relevance_floor` and
+        the threshold a source counts only with stronger evidence than its score: every content word
+        of the question appears in the sources, and the quote finds what the question asks for. Also
+        tried when the sources above the threshold do not answer ("How big can a file be?": the
+        50 MB limit scores 0.27, a passage about file counts 0.32).
+        """
+        from rag.extract import missing_terms
+
+        floor = min(self.settings.relevance_floor, threshold)
+        band = [s for s in candidates if s.score >= floor]
+        if not band or missing_terms(question, band, strict=True):
+            return None
+        extract = self.extract(question, band)
+        return (band, extract) if extract is not None and extract.answered else None
+
     def _abstain(self, closest: list[Source], rewritten: str | None, threshold: float, timings: Timings) -> Answer:
         shown = closest[:3]
         names = ", ".join(f"{prompts.source_label(s)} ({s.score:.2f})" for s in shown)
         text = (
             "The documents do not contain an answer to this question: no passage is similar enough "
-            f"(best {closest[0].score:.2f}, needed {threshold:.2f}). The closest were: {names}."
+            f"(best {max(s.score for s in closest):.2f}, needed {threshold:.2f}). The closest were: {names}."
         )
         return Answer(text=text, sources=shown, abstained=True, rewritten_query=rewritten, timings=timings)
 

@@ -55,8 +55,17 @@ COMMON_VERBS = frozenset(
     "seemed turn turns turned start starts started run runs ran bring brings brought happen happened "
     "set sets hold holds held stand stands stood mean meant let lets help helps helped play plays "
     "move moves moved live lives lived believe believes believed pay pays paid fix fixes fixed solve "
-    "solved resolve resolved change changes changed stop stops stopped avoid prevent exchange exchanged".split()
+    "solved resolve resolved change changes changed stop stops stopped avoid prevent exchange exchanged "
+    "return returns returned edit edits edited do does did get gets got".split()
 )
+# Adverbs and verb particles ("keep projects *apart*", "start *over*"): the answer rarely repeats them.
+PARTICLES = frozenset(
+    "apart together away back around along across ahead aside forward forwards again instead anyway "
+    "already always never ever still also else exactly really actually simply just quickly".split()
+)
+# After one of these the question describes a circumstance ("... while I *edit* files", "... when a
+# file *fails*"), not what it asks for: a word there missing from the sources is weak evidence.
+_CLAUSE = re.compile(r"\b(?:while|when|whenever|if|after|before|because|as|once|unless|until|since)\b", re.I)
 TYPE_NAMES = {"number": "number", "date": "date or time", "person": "name", "place": "place"}
 _WORD = re.compile(r"[A-Za-z][\w'-]*|\d[\d.,:/-]*")
 _ANAPHORIC = re.compile(r"(?:it|this|that|these|those|they|then|he|she|its|their|there)\b", re.I)
@@ -71,7 +80,9 @@ _QTYPES = [
             re.I,
         ),
     ),
-    ("date", re.compile(r"\bwhen\b|\bwhat (?:year|date|day|month|time)\b|\bwhich year\b", re.I)),
+    # "when" asks for a time only as the question word ("When was ...", "Since when ..."), not as a
+    # conjunction inside the question ("what does it do when the documents do not answer?")
+    ("date", re.compile(r"^\W*(?:and |but |so |since |until |by )?when\b|\bwhat (?:year|date|day|month|time)\b|\bwhich year\b", re.I)),
     ("person", re.compile(r"\bwho(?:m|se)?\b", re.I)),
     ("place", re.compile(r"\bwhere\b|\bwhat (?:country|city|place|region)\b", re.I)),
 ]
@@ -303,16 +314,38 @@ def _choose(sents: list[_Sent], max_words: int) -> list[_Sent]:
     return picks
 
 
-def missing_terms(question: str, sources: Sequence[Source]) -> list[str]:
-    """Question words that no source contains, even as the start of a longer word (ferment/fermentation)."""
+def missing_terms(question: str, sources: Sequence[Source], strict: bool = False) -> list[str]:
+    """Question words that no source contains, even as the start of a longer word (ferment/fermentation).
+
+    Only words that say what is asked count: not generic question words, common verbs or particles,
+    not words in a circumstance clause ("while I edit files"), and not a plain modifier directly in
+    front of a noun the sources do name ("the *bundled* model": the model is there, the adjective is
+    how the user calls it). Names, numbers and identifiers (capitals, digits) always count.
+    `strict` drops those two allowances: every content word must be there.
+    """
     text = " ".join(s.text.lower() for s in sources)
-    out = []
-    for w in _WORD.findall(question):
+    words = _WORD.findall(question)
+    clause = _CLAUSE.search(question[1:])
+    clause_at = clause.start() + 1 if clause and question.strip()[:1] else len(question)
+
+    def present(low: str) -> bool:
+        return low[: max(4, len(low) - 2)] in text
+
+    out, at = [], 0
+    for i, w in enumerate(words):
+        at = question.find(w, at)
         low = w.lower()
-        if low in STOPWORDS or len(low) < 3 or low in GENERIC or low in COMMON_VERBS:
+        if low in STOPWORDS or len(low) < 3 or low in GENERIC or low in COMMON_VERBS or low in PARTICLES:
             continue
-        if low[: max(4, len(low) - 2)] not in text:
-            out.append(w)
+        if present(low):
+            continue
+        plain = w.isalpha() and w.islower() and not strict
+        if plain and at > clause_at:
+            continue
+        after = words[i + 1].lower() if i + 1 < len(words) else ""
+        if plain and after and after not in STOPWORDS | GENERIC | COMMON_VERBS and present(after):
+            continue
+        out.append(w)
     return list(dict.fromkeys(out))
 
 

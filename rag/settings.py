@@ -88,6 +88,14 @@ class Settings(BaseSettings):
         le=1.0,
         description="Minimum cosine similarity for a source to count; with none above it the answer abstains.",
     )
+    relevance_floor: float = Field(
+        default=0.1,
+        ge=-1.0,
+        le=1.0,
+        description="Below the threshold but at or above this, sources still count when every content word "
+        "of the question appears in them and the quote answers it: short questions in the documents' own "
+        "words often score low with MiniLM (\"How do I upload a zip file?\": 0.26).",
+    )
     mmr: bool = Field(default=False, description="Diversify sources with maximal marginal relevance.")
     mmr_lambda: float = Field(
         default=0.5, ge=0.0, le=1.0, description="MMR trade-off: 1 = relevance only, 0 = diversity only."

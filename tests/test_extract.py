@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rag.app import build_engine
-from rag.extract import SentenceVectors, extract_answer, question_type
+from rag.extract import SentenceVectors, extract_answer, missing_terms, question_type
 from rag.settings import Settings
 from rag.types import Source
 from tests.helpers import sync
@@ -97,6 +97,9 @@ def test_sentence_vectors_are_cached_per_chunk(embedder):
         ("Where is the log written?", "place"),
         ("How do I restore files?", None),
         ("What is kombucha?", None),
+        # "when" as a conjunction asks for no time
+        ("What does ragspace do when the documents do not answer my question?", None),
+        ("Since when has the light been automatic?", "date"),
     ],
 )
 def test_question_type(question, kind):
@@ -122,3 +125,31 @@ def test_on_topic_unanswerable_questions_are_said_unanswered(engine):
     print(f"abstention on the extract fixture: {c}, precision {precision:.2f}, recall {recall:.2f}")
     assert c["fp"] == 0  # no answerable question refused
     assert recall >= 0.5
+
+
+def _src(text: str) -> Source:
+    return Source(n=1, id="c", path="doc.md", page=None, text=text, score=0.5)
+
+
+@pytest.mark.parametrize(
+    ("question", "missing"),
+    [
+        # a modifier in front of a noun the sources name is how the user calls it, not what is asked
+        ("How do I use Ollama instead of the bundled model?", []),
+        # a word in a circumstance clause ("while I edit files") is not what is asked
+        ("How do I keep the index current while I edit files?", []),
+        # particles and common verbs are rephrased by answers
+        ("How do I keep separate projects apart?", []),
+        # the thing asked about is missing: that counts
+        ("How much did the bundled model cost?", ["cost"]),
+        ("What does error VS-30 mean?", ["VS-30"]),
+    ],
+)
+def test_missing_terms_count_only_what_is_asked(question, missing):
+    text = "Use Ollama: the model runs locally. Keep the index current with separate projects. Error VS-17 means disk full."
+    assert missing_terms(question, [_src(text)]) == missing
+
+
+def test_strict_missing_terms_want_every_content_word():
+    text = "Use Ollama: the model runs locally."
+    assert missing_terms("How do I use Ollama instead of the bundled model?", [_src(text)], strict=True) == ["bundled"]
