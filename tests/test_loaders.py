@@ -149,7 +149,7 @@ LEGACY = [
 
 @pytest.mark.parametrize(("name", "text", "encoding"), LEGACY)
 def test_legacy_8bit_text_is_decoded_and_its_encoding_reported(tmp_path: Path, name, text, encoding) -> None:
-    from ingest.loaders import encoding_note
+    from ingest.text_decode import encoding_note
 
     pages = load_file(write(tmp_path, name, text.encode(encoding)))
     assert pages[0].text == text
