@@ -220,7 +220,7 @@ def peak_rss_mb(folder: Path, home: Path, cache: Path) -> float:
 def machine_state() -> str:
     import torch
 
-    from rag.precision import cpu_model
+    from rag.child_check import cpu_model
 
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return (

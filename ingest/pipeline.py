@@ -18,11 +18,12 @@ from pathlib import Path
 from ingest.chunking import Chunker, PageText
 from ingest.image_extract import has_embedded_images
 from ingest.images import IMAGES_OFF, ImageSync, is_image, remove_images
-from ingest.loaders import LoadError, encoding_note, is_supported, load
+from ingest.loaders import LoadError, is_supported, load
 from ingest.lock import Holder, write_lock
 from ingest.manifest import Entry, Manifest
 from ingest.progress import NullProgress, Progress
 from ingest.recovery import recover, sweep_orphans
+from ingest.text_decode import encoding_note
 from ingest.walk import Found, iter_files
 from rag import generation
 from rag.app import build_image_embedder

@@ -9,10 +9,11 @@ both hold:
    /proc/cpuinfo), and
 2. a quick timed check - the real model on a small batch, fp32 then bf16 - shows bf16 faster.
 
-The timed check runs in a child process: a CPU can report a feature the kernel does not allow (AMX
-without the permission to use it kills the process with SIGILL), and such a death must become "fp32",
-not a crash. The verdict is remembered per machine in `model_cache/embed_precision.json`, keyed by CPU
-model and torch version, so the check costs its few seconds once; delete the file to measure again.
+The timed check runs in a child process (rag.child_check): a CPU can report a feature the kernel does
+not allow (AMX without the permission to use it kills the process with SIGILL), and such a death must
+become "fp32", not a crash. The verdict is remembered per machine in `model_cache/embed_precision.json`,
+keyed by CPU model and torch version, so the check costs its few seconds once; delete the file to
+measure again.
 
     python -m rag.precision MODEL_DIR     # the child: prints one JSON line of timings
 """
@@ -22,14 +23,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import platform
-import signal
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from rag.child_check import cpu_flags, cpu_model, read_record, remember, run_child, signal_name
 from rag.errors import ConfigError, ModelError
 
 log = logging.getLogger(__name__)
@@ -62,35 +61,6 @@ class Verdict:
 
 
 # -- what the machine reports ---------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    """The CPU's model name (Linux /proc/cpuinfo), else what the platform module knows."""
-    for key, value in _cpuinfo_fields():
-        if key in ("model name", "Model", "cpu model"):
-            return value
-    return platform.processor() or platform.machine() or "unknown CPU"
-
-
-def cpu_flags() -> set[str]:
-    """Feature flags from /proc/cpuinfo (`flags` on x86, `Features` on arm); empty elsewhere."""
-    for key, value in _cpuinfo_fields():
-        if key in ("flags", "Features"):
-            return set(value.split())
-    return set()
-
-
-def _cpuinfo_fields() -> list[tuple[str, str]]:
-    try:
-        text = Path("/proc/cpuinfo").read_text(errors="replace")
-    except OSError:
-        return []
-    fields = []
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep:
-            fields.append((key.strip(), value.strip()))
-    return fields
 
 
 def torch_report() -> tuple[str, bool]:
@@ -167,7 +137,7 @@ def measured(
     """
     path = cache_dir / RECORD_FILE
     key = machine_key()
-    record = _read(path)
+    record = read_record(path)
     if key in record:
         try:
             known = Verdict(**record[key])
@@ -201,25 +171,13 @@ def measured(
     )
     log.info("embedding precision %s: %s", choice, reason)
     if probe.get("remember", True):
-        record[key] = asdict(verdict)
-        _write(path, record)
+        _remember(path, key, verdict)
     return verdict
 
 
-def _read(path: Path) -> dict:
+def _remember(path: Path, key: str, verdict: Verdict) -> None:
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _write(path: Path, record: dict) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two processes may measure at once
-        tmp.write_text(json.dumps(record, indent=2, sort_keys=True))
-        os.replace(tmp, path)
+        remember(path, key, asdict(verdict))
     except OSError as exc:  # a read-only cache only costs a new check next time
         log.warning("cannot remember the embedding precision in %s: %s", path, exc)
 
@@ -237,21 +195,20 @@ def run_probe(location: str, cmd: list[str] | None = None, timeout: float = PROB
     root = str(Path(__file__).resolve().parent.parent)  # the child imports this same rag package
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
-    except subprocess.TimeoutExpired:
-        return {"bf16_runs": False, "error": f"no result within {timeout:g} s"}
+        run = run_child(cmd, timeout, env=env)
     except OSError as exc:
         return {"bf16_runs": False, "error": f"cannot start: {exc}", "remember": False}
-    if proc.returncode < 0:
-        name = signal.Signals(-proc.returncode).name if -proc.returncode in signal.valid_signals() else "a signal"
-        return {"bf16_runs": False, "error": f"killed by {name}"}
-    lines = proc.stdout.strip().splitlines()
+    if run.timed_out:
+        return {"bf16_runs": False, "error": f"no result within {timeout:g} s"}
+    if run.killed_by is not None:
+        return {"bf16_runs": False, "error": f"killed by {signal_name(run.killed_by)}"}
+    lines = run.stdout.strip().splitlines()
     try:
         return {**json.loads(lines[-1]), "bf16_runs": True}
     except (IndexError, ValueError, TypeError):
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        tail = (run.stderr or run.stdout).strip().splitlines()[-1:] or ["no output"]
         # an ordinary failure (cannot load the model, ...) says nothing about the CPU: not remembered
-        return {"bf16_runs": False, "error": f"exit code {proc.returncode}: {tail[0]}", "remember": False}
+        return {"bf16_runs": False, "error": f"exit code {run.returncode}: {tail[0]}", "remember": False}
 
 
 def probe_texts(n: int = PROBE_TEXTS) -> list[str]:

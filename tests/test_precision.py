@@ -74,7 +74,8 @@ def test_fp32_setting_runs_no_check(tmp_path):
 def test_auto_on_this_machine_is_measured_in_a_child_and_remembered(embedder, tmp_path):
     """The real check with the bundled model. On an AVX2-only CPU (this build machine) it must say fp32,
     without a timed child (bf16 could only be emulated); asking for bf16 runs the real child check."""
-    from rag.precision import cpu_flags, native_bf16, torch_report
+    from rag.child_check import cpu_flags
+    from rag.precision import native_bf16, torch_report
 
     native = native_bf16(cpu_flags(), torch_report()[1])
     v = resolve("auto", embedder._location, tmp_path, probe_cmd=None if native else NEVER)

@@ -6,22 +6,22 @@ A llama.cpp build can die with SIGILL on a CPU that reports an instruction set i
 loads it in a child that writes one token; the verdict is remembered in the model cache, keyed by
 everything that could change it (the model file, the llama.cpp library, the Python, the CPU).
 
-`python -m rag.llm.probe MODEL THREADS` is the child; `probe_model` is the parent.
+`python -m rag.llm.probe MODEL THREADS` is the child; `probe_model` is the parent. Running the child
+and keeping the record is rag.child_check's job, shared with rag.precision.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import signal
-import subprocess
 import sys
 import threading
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from rag.child_check import cpuinfo_lines, read_record, remember, run_child, signal_name
 
 # Loading on a loaded 2-core machine can take a while; the limit is for a child that hangs, not a slow one.
 PROBE_TIMEOUT_S = 600
@@ -62,11 +62,10 @@ def library_path() -> Path | None:
 
 
 def _cpu_id() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text(errors="replace")
-    except OSError:
+    lines = cpuinfo_lines()
+    if lines is None:
         return platform.processor()
-    keep = [line for line in text.splitlines() if line.startswith(("model name", "flags"))][:2]
+    keep = [line for line in lines if line.startswith(("model name", "flags"))][:2]
     return "\n".join(keep)
 
 
@@ -104,29 +103,25 @@ def probe_model(model: Path, threads: int, cache_dir: Path | None, *, argv: list
 
 
 def _run_child(argv: list[str]) -> ProbeResult:
-    started = time.perf_counter()
-    try:
-        proc = subprocess.run(
-            argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, stdin=subprocess.DEVNULL, check=False
-        )
-    except subprocess.TimeoutExpired:
+    run = run_child(argv, PROBE_TIMEOUT_S)
+    if run.timed_out:
         return ProbeResult(False, f"the model did not write a token within {PROBE_TIMEOUT_S} s", "check `rag doctor`")
-    seconds = time.perf_counter() - started
-    if proc.returncode < 0:
-        return _killed(-proc.returncode, seconds)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if proc.returncode == 0 and lines:
+    seconds = run.seconds
+    if run.killed_by is not None:
+        return _killed(run.killed_by, seconds)
+    lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
+    if run.returncode == 0 and lines:
         data = json.loads(lines[-1])
         return ProbeResult(True, "loads and writes a token", seconds=seconds, system_info=data.get("system_info", ""))
-    tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    tail = (run.stderr.strip().splitlines() or ["no output"])[-1]
     if lines:
         data = json.loads(lines[-1])
         return ProbeResult(False, data.get("error", tail), data.get("fix", ""), seconds)
-    return ProbeResult(False, f"the model process exited with code {proc.returncode}: {tail}", "see `rag doctor`", seconds)
+    return ProbeResult(False, f"the model process exited with code {run.returncode}: {tail}", "see `rag doctor`", seconds)
 
 
 def _killed(signum: int, seconds: float) -> ProbeResult:
-    name = signal.Signals(signum).name if signum in signal.Signals._value2member_map_ else f"signal {signum}"
+    name = signal_name(signum)
     if signum == signal.SIGILL:
         return ProbeResult(False, f"the embedded model crashed with {name} (an illegal CPU instruction)", PORTABLE_FIX, seconds)
     if signum == signal.SIGKILL:
@@ -145,10 +140,7 @@ def _cache_file(cache_dir: Path | None) -> Path | None:
 
 def _read_cache(cache_dir: Path | None, key: str) -> ProbeResult | None:
     path = _cache_file(cache_dir)
-    try:
-        entry = json.loads(path.read_text()).get(key) if path else None
-    except (OSError, ValueError):
-        return None
+    entry = read_record(path).get(key) if path else None
     return ProbeResult(**entry) if isinstance(entry, dict) and entry.get("ok") else None
 
 
@@ -157,15 +149,7 @@ def _write_cache(cache_dir: Path | None, key: str, result: ProbeResult) -> None:
     if path is None:
         return
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            entries = json.loads(path.read_text())
-        except (OSError, ValueError):
-            entries = {}
-        entries[key] = asdict(result)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(entries, indent=1))
-        os.replace(tmp, path)
+        remember(path, key, asdict(result))
     except OSError:
         pass  # a read-only cache only costs a probe next time
 
