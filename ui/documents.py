@@ -71,15 +71,19 @@ def collections(store) -> list[str]:
 def list_documents(settings: Settings, store, collection: str) -> list[Document]:
     """The files indexed in `collection` (none when it does not exist yet), by path."""
     from ingest.manifest import Manifest
+    from rag.image_search import images_collection
 
-    col = store.find(collection)
-    if col is None:
-        return []
-    with Manifest(settings.state_path, str(col.id)) as manifest:
-        entries = manifest.entries().values()
-    return sorted(
-        (Document(e.path, e.n_chunks, e.indexed_at) for e in entries if e.state == "done"), key=lambda d: d.path
-    )
+    found: dict[str, Document] = {}
+    # image files live in the image collection's manifest (an image counts as one "chunk"); a PDF with
+    # pictures is in both, listed once with its text chunks
+    for col in (store.find(collection), store.find(images_collection(collection))):
+        if col is None:
+            continue
+        with Manifest(settings.state_path, str(col.id)) as manifest:
+            for e in manifest.entries().values():
+                if e.state == "done" and e.path not in found:
+                    found[e.path] = Document(e.path, e.n_chunks, e.indexed_at)
+    return sorted(found.values(), key=lambda d: d.path)
 
 
 def roots(settings: Settings, store, collection: str) -> list[str]:
