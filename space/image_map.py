@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 MAX_IMAGES = 5000  # points of the image layer; a sample above this
 MAX_THUMBS = 40  # thumbnails drawn on the map (base64 in the figure: ~2-4 KB each); the rest are markers
 THUMB_SIDE = 64
-OWN_SPACE = "images: their own projection (their model's space is not the text chunks')"
 
 
 @dataclass
@@ -58,6 +57,11 @@ class ImageLayer:
             return f"images and text share one space ({self.model}): one projection for both"
         return (f"images are in their own panel: they were embedded with {self.model}, the text with "
                 f"{self.text_model} - two unrelated spaces, so one projection for both would place them at random")  # fmt: skip
+
+    @property
+    def panel_title(self) -> str:
+        """The short title over the images' own panel (the full reason is `note`)."""
+        return f"images ({Path(self.model).name}): their own projection, another space than the text's"
 
     def project(self, vectors: np.ndarray, space_map: SpaceMap | None = None) -> np.ndarray:
         """(m, dim) vectors of the image model's space -> (m, 2) on the images' own axes (or the text map's)."""

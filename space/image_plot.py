@@ -20,7 +20,7 @@ IMAGES = "images"
 RINGS = "image matches"
 QUESTION = "question (image space)"
 OVERLAY = (RINGS, QUESTION)  # the traces a question adds over a cached map
-THUMB_FRACTION = 0.08  # a thumbnail's side as a fraction of its panel's data span
+THUMB_FRACTION = {True: 0.06, False: 0.16}  # a thumbnail's side / its panel's span (shared with text: smaller)
 TEXT_DOMAIN, IMAGE_DOMAIN = (0.0, 0.6), (0.64, 1.0)
 
 
@@ -48,7 +48,7 @@ def add_images(fig, layer: ImageLayer, scatter, text_xy: np.ndarray | None = Non
             xaxis2={"domain": list(IMAGE_DOMAIN), "anchor": "y2"},
             yaxis2={"anchor": "x2"},
         )
-        fig.add_annotation(text=html.escape(layer.note), xref="x2 domain", yref="y2 domain", x=0.5, y=1.0,
+        fig.add_annotation(text=html.escape(layer.panel_title), xref="x2 domain", yref="y2 domain", x=0.5, y=1.0,
                            yanchor="bottom", showarrow=False, font={"size": 10})  # fmt: skip
     span_xy = layer.xy if not layer.shared or text_xy is None else _stack(layer.xy, text_xy)
     for im in _thumbnails(layer, span_xy, xa, ya):
@@ -92,7 +92,7 @@ def _thumbnails(layer: ImageLayer, span_xy, xa: str, ya: str) -> list[dict]:
     if not any(layer.thumbs):
         return []
     span = span_xy.max(0) - span_xy.min(0)
-    sx, sy = (max(float(s), 1e-6) * THUMB_FRACTION for s in span)
+    sx, sy = (max(float(s), 1e-6) * THUMB_FRACTION[layer.shared] for s in span)
     out = []
     for i, png in enumerate(layer.thumbs):
         if png:

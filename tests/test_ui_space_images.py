@@ -110,7 +110,7 @@ def test_images_of_another_space_get_their_own_panel_and_projection(apart):
     assert drawn is not None and sorted(drawn["ids"]) == sorted(ids)
     assert all(any(p in text for text in drawn["text"]) for p in paths)  # each image's path in its hover
     assert drawn["xaxis"] == "x2" and "xaxis2" in fig["layout"]
-    assert "own panel" in fig["layout"]["annotations"][0]["text"] and "own panel" in status
+    assert "own projection" in fig["layout"]["annotations"][0]["text"] and "own panel" in status
     # the panel's coordinates are a PCA of the stored image vectors alone: distances agree with an SVD done here
     centred = vecs - vecs.mean(0)
     want = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
