@@ -184,3 +184,31 @@ def test_rag_space_map_exports_the_images_too(apart, tmp_path):
     assert png.returncode == 0 and "4 images" in png.stdout and (tmp_path / "m.png").stat().st_size > 0
     off = json.loads(rag("space", "map", "--collection", "docs", "--json", env={"RAG_HOME": str(s.home)}).stdout)
     assert off["images"] is None
+
+
+def test_the_last_chat_question_rings_its_nearest_images_when_the_tab_opens(apart, image_embedder):
+    from rag.types import Answer
+
+    s, _, folder, ev = apart
+    sess = handlers.Session.new(s)
+    sess.turns.append(handlers.Turn("Sun?", answer=Answer("x", [], rewritten_query=QUESTION)))
+    *_, (view, plot, *_rest) = ev.on_select(sess, sp.SpaceView())
+    ringed = [Path(h.path).name for h in view.shown.image_hits]
+    assert view.shown.origin == "chat" and ringed == nearest_by_the_model(image_embedder, folder, QUESTION)
+    assert len(trace(plot_json(plot), "image matches")["ids"]) == 3
+
+
+def test_images_of_another_image_model_stay_drawn_but_are_not_ringed(apart, tmp_path):
+    from rag.image_embedder import ImageEmbedder
+    from tests.tiny_clip import build_tiny_clip
+
+    s, store, _, first = apart
+    other = str(build_tiny_clip(tmp_path / "other", seed=1))
+    config = s.model_copy(update={"image_model": other})
+    pool = handlers.EnginePool(config, lambda cfg: build_engine(cfg, first.embedder, store))
+    pool._image_embedder = ImageEmbedder(other)
+    ev = SpaceEvents(config, first.embedder, store, pool)
+    view, fig, _, shown = show(ev, config, QUESTION)
+    assert trace(fig, "images") is not None and trace(fig, "image matches") is None
+    assert view.shown.image_hits == [] and "--rebuild" in shown  # the fix is named where the rings would be
+
