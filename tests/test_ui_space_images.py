@@ -211,4 +211,3 @@ def test_images_of_another_image_model_stay_drawn_but_are_not_ringed(apart, tmp_
     view, fig, _, shown = show(ev, config, QUESTION)
     assert trace(fig, "images") is not None and trace(fig, "image matches") is None
     assert view.shown.image_hits == [] and "--rebuild" in shown  # the fix is named where the rings would be
-
