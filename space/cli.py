@@ -65,17 +65,33 @@ def map_cmd(
         raise SpaceError(f"Unknown colouring {color!r} - use `--color file` or `--color topic`.")
     settings, store = _open(collection, chroma_url)
     space_map = load_map(settings, store, method=method, max_points=max_points)  # with topics: the UI shares the cache
-    written = write_map(space_map, out, color_by=color) if out else None
+    images = _image_layer(settings, store, space_map, thumbs=bool(out) and out.suffix.lower() == ".html")
+    written = write_map(space_map, out, color_by=color, images=images) if out else None
     if as_json:
-        return _emit(_map_summary(space_map, written))
+        return _emit(_map_summary(space_map, written, images))
     from space.render import print_map
 
     print_map(space_map, written)
+    if images is not None:
+        print(f"{len(images.ids)} images: {images.note}")
 
 
-def _map_summary(space_map, written) -> dict:
+def _image_layer(settings, store, space_map, thumbs: bool):
+    """The collection's images for the map (None when images are off); thumbnails only for HTML."""
+    from rag.image_decode import decode_image
+    from space.image_map import Thumbnails, load_image_layer
+
+    small = Thumbnails(lambda data: decode_image(data, max_pixels=settings.image_max_pixels)) if thumbs else None
+    return load_image_layer(settings, store, space_map, thumbs=small)
+
+
+def _map_summary(space_map, written, images=None) -> dict:
     from collections import Counter
 
+    shown_images = None
+    if images is not None:
+        shown_images = {"points": len(images.ids), "total": images.total, "shared_projection": images.shared,
+                        "model": images.model, "note": images.note}  # fmt: skip
     return {
         "collection": space_map.collection,
         "points": len(space_map.ids),
@@ -83,6 +99,7 @@ def _map_summary(space_map, written) -> dict:
         "method": space_map.method,
         "files": len(set(space_map.paths)),
         "topics": {str(k): {"label": v, "size": n} for (k, v), n in _topic_sizes(space_map, Counter)},
+        "images": shown_images,
         "out": str(written) if written else None,
     }
 

@@ -13,6 +13,7 @@ from space.errors import SpaceError
 if TYPE_CHECKING:
     import numpy as np
 
+    from space.image_map import ImageLayer
     from space.map import SpaceMap
 
 MAX_FILE_TRACES = 20  # beyond this a legend is unreadable: the smaller files share one "other files" trace
@@ -52,10 +53,15 @@ def map_figure(
     color_by: str = "file",
     highlight_ids: Sequence[str] = (),
     question: tuple[str, np.ndarray] | None = None,
+    images: ImageLayer | None = None,
+    image_ring: Sequence[str] = (),
+    image_question: tuple[str, np.ndarray] | None = None,
 ):
     """The interactive map: one trace per file or topic; sources ringed; the question as a star.
 
-    Every point carries its chunk id in `customdata`, so a click can open its passage.
+    Every point carries its chunk id in `customdata`, so a click can open its passage. `images`
+    (space/image_map.py) adds the collection's images, `image_ring` rings the question's nearest ones and
+    `image_question` places the question among them when they have a panel of their own.
     """
     import plotly.graph_objects as go
 
@@ -85,30 +91,41 @@ def map_figure(
             marker={"symbol": "star", "size": 20, "color": "gold", "line": {"width": 1, "color": "black"}},
             text=[html.escape(text)], customdata=[""], hovertemplate="question: %{text}<extra></extra>",
         ))  # fmt: skip
+    if images is not None:
+        from space.image_plot import add_images, overlay_traces
+
+        add_images(fig, images, scatter, xy)
+        fig.add_traces(overlay_traces(images, image_ring, scatter, image_question))
     shown_n, total = len(space_map.ids), space_map.total
     title = f"{html.escape(space_map.collection)}: {shown_n} chunks ({space_map.method.upper()})"
     if total > shown_n:
         title += f", a sample of {total}"
+    if images is not None:
+        title += f" + {len(images.ids)} images"
     fig.update_layout(title=title, template="plotly_white", legend={"itemsizing": "constant"}, height=650)
     fig.update_xaxes(showticklabels=False, title=None)
     fig.update_yaxes(showticklabels=False, title=None)
     return fig
 
 
-def write_map(space_map: SpaceMap, out: Path, *, color_by: str = "file") -> Path:
+def write_map(space_map: SpaceMap, out: Path, *, color_by: str = "file", images: ImageLayer | None = None) -> Path:
     """Export the map: `.html` is interactive with plotly.js inlined (works offline), `.png` is a static image."""
     suffix = out.suffix.lower()
     if suffix not in (".html", ".png"):
         raise SpaceError(f"Cannot write {out.name}: use a .html (interactive) or .png (image) file name.")
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".html":
-        map_figure(space_map, color_by=color_by).write_html(out, include_plotlyjs=True)
+        map_figure(space_map, color_by=color_by, images=images).write_html(out, include_plotlyjs=True)
         return out
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(10, 8), dpi=110)
+    own_panel = images is not None and not images.shared
+    fig, axs = plt.subplots(1, 2 if own_panel else 1, figsize=(16 if own_panel else 10, 8), dpi=110, squeeze=False)
+    ax = axs[0][0]
     size = max(2.0, min(40.0, 40000 / max(1, len(space_map.ids))))  # dots shrink as the map fills up
     for name, idx in groups(space_map, color_by):
         ax.scatter(space_map.xy[idx, 0], space_map.xy[idx, 1], s=size, alpha=0.7, label=_short(name))
+    if images is not None:  # drawn after the chunks, so they are on top on shared axes
+        _png_images(axs[0][-1], images)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(f"{space_map.collection}: {len(space_map.ids)} chunks ({space_map.method.upper()})")
@@ -138,6 +155,15 @@ def compression_figure(rows: Sequence[dict], out: Path) -> Path:
     fig.savefig(out)
     plt.close(fig)
     return out
+
+
+def _png_images(ax, images: ImageLayer) -> None:
+    ax.scatter(images.xy[:, 0], images.xy[:, 1], s=40, marker="s", c="darkorange", edgecolors="black", label="images")
+    if not images.shared:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(images.note, fontsize=8, wrap=True)
+        ax.legend(fontsize=7, loc="best")
 
 
 def _short(name: str, chars: int = 40) -> str:

@@ -117,6 +117,7 @@ def _chat_tab(gr, ev: Events, session) -> None:
 
 def _documents_tab(gr, ev: Events, session, status) -> dict:
     from ingest.loaders import SUPPORTED_SUFFIXES
+    from rag.image_decode import IMAGE_SUFFIXES
 
     collection = gr.Dropdown(
         label="Collection (type a new name and press Enter to create one)",
@@ -127,7 +128,8 @@ def _documents_tab(gr, ev: Events, session, status) -> dict:
         label=f"Upload files or a .zip (up to {ev.ui.upload_max_mb:g} MB each)",
         file_count="multiple",
         type="filepath",
-        file_types=sorted(SUPPORTED_SUFFIXES | {ZIP_SUFFIX}),
+        # images always pickable: with `image_model` empty the upload says how to turn them on
+        file_types=sorted(SUPPORTED_SUFFIXES | {ZIP_SUFFIX} | set(IMAGE_SUFFIXES)),
         elem_id="rag-upload",
     )
     ingest_btn = gr.Button("Ingest uploaded files", variant="primary", elem_id="rag-ingest")

@@ -71,15 +71,19 @@ def collections(store) -> list[str]:
 def list_documents(settings: Settings, store, collection: str) -> list[Document]:
     """The files indexed in `collection` (none when it does not exist yet), by path."""
     from ingest.manifest import Manifest
+    from rag.image_search import images_collection
 
-    col = store.find(collection)
-    if col is None:
-        return []
-    with Manifest(settings.state_path, str(col.id)) as manifest:
-        entries = manifest.entries().values()
-    return sorted(
-        (Document(e.path, e.n_chunks, e.indexed_at) for e in entries if e.state == "done"), key=lambda d: d.path
-    )
+    found: dict[str, Document] = {}
+    # image files live in the image collection's manifest (an image counts as one "chunk"); a PDF with
+    # pictures is in both, listed once with its text chunks
+    for col in (store.find(collection), store.find(images_collection(collection))):
+        if col is None:
+            continue
+        with Manifest(settings.state_path, str(col.id)) as manifest:
+            for e in manifest.entries().values():
+                if e.state == "done" and e.path not in found:
+                    found[e.path] = Document(e.path, e.n_chunks, e.indexed_at)
+    return sorted(found.values(), key=lambda d: d.path)
 
 
 def roots(settings: Settings, store, collection: str) -> list[str]:
@@ -101,9 +105,12 @@ def ingest_uploads(
     files: list,
     limits: UploadLimits,
     on_progress: OnProgress | None = None,
+    image_embedder=None,
 ) -> tuple[IngestReport | None, SavedUploads]:
     """Save uploads under RAG_HOME/uploads/<collection>/ and sync that folder into the collection.
 
+    Image files are saved only when `limits.images` (images on) and go to `<collection>__images`;
+    `image_embedder` is the UI's shared one (None: the sync builds its own from `settings`).
     Returns the ingest report (None when nothing could be saved) and what was saved or refused.
     """
     from ingest.lock import write_lock
@@ -114,7 +121,7 @@ def ingest_uploads(
         saved = save_uploads(list(files or []), dest, limits)
         if not saved.saved:
             return None, saved
-        return sync_paths(settings, embedder, store, collection, [dest], on_progress), saved
+        return sync_paths(settings, embedder, store, collection, [dest], on_progress, image_embedder), saved
 
 
 def _waiting(on_progress: OnProgress | None):
@@ -164,13 +171,20 @@ def _inside_any(path: Path, folders: list[Path]) -> bool:
 
 
 def sync_paths(
-    settings: Settings, embedder, store, collection: str, paths: list[Path], on_progress: OnProgress | None = None
+    settings: Settings,
+    embedder,
+    store,
+    collection: str,
+    paths: list[Path],
+    on_progress: OnProgress | None = None,
+    image_embedder=None,
 ) -> IngestReport:
     from ingest.pipeline import Sync
 
     progress = CallbackProgress(on_progress) if on_progress else NullProgress()
     try:
-        sync = Sync(for_collection(settings, collection), embedder, store, progress, on_wait=_waiting(on_progress))
+        sync = Sync(for_collection(settings, collection), embedder, store, progress, on_wait=_waiting(on_progress),
+                    image_embedder=image_embedder)  # fmt: skip
         return sync.run(paths)  # takes the collection's writer lock (ingest.lock)
     finally:
         progress.close()

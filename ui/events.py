@@ -20,7 +20,8 @@ class Events:
 
     def __init__(self, settings: Settings, embedder, store, pool: handlers.EnginePool, ui: Settings):
         self.settings, self.embedder, self.store, self.pool, self.ui = settings, embedder, store, pool, ui
-        self.limits = UploadLimits(ui.upload_max_mb, ui.upload_max_files, ui.zip_max_mb)
+        # image files are taken when the server indexes images (`image_model`), else refused saying how
+        self.limits = UploadLimits(ui.upload_max_mb, ui.upload_max_files, ui.zip_max_mb, bool(settings.image_model))
 
     # -- chat -------------------------------------------------------------------------------
 
@@ -100,6 +101,7 @@ class Events:
                 paths or [],
                 self.limits,
                 lambda f, d: progress(f, desc=d),
+                self.pool.image_embedder(),
             )
         except RagError as exc:
             return (*self._failed(exc), _gr().skip())

@@ -109,16 +109,21 @@ class EnginePool:
                 last = [self._retired.pop(id(engine))] if not left and id(engine) in self._retired else []
             _close_all(last)
 
+    def image_embedder(self):
+        """The image embedder all sessions share (its model loads on first use); None when images are off."""
+        from rag.app import build_image_embedder
+
+        with self._lock:
+            self._image_embedder = self._image_embedder or build_image_embedder(self.settings)
+            return self._image_embedder
+
     def images(self, engine, collection: str, question: str, answer: Answer) -> list:
         """Images matching an answered question (ui/images.py); [] when `image_model` is empty."""
-        from rag.app import build_image_embedder
         from ui.images import shown_images
 
         try:
-            with self._lock:  # one image model for all sessions, loaded on first use
-                self._image_embedder = self._image_embedder or build_image_embedder(self.settings)
             store = engine.retriever.store
-            return shown_images(self.settings, store, self._image_embedder, collection, question, answer)
+            return shown_images(self.settings, store, self.image_embedder(), collection, question, answer)
         except RagError as exc:  # a broken image setup must not cost the answer
             log.warning("no images for %r: %s", question, exc)
             return []

@@ -243,7 +243,8 @@ def report_summary(report: IngestReport | None, saved: SavedUploads | None = Non
     t = report.totals
     return (
         f"{t.ingested} new, {t.updated} updated, {t.unchanged} unchanged, {t.removed} removed, "
-        f"{t.skipped} skipped, {t.failed} failed · {t.chunks_added} chunks added in {t.seconds:.1f} s"
+        f"{t.skipped} skipped, {t.failed} failed · {t.chunks_added} chunks added"
+        f"{f', {t.images_added} images added' if t.images_added else ''} in {t.seconds:.1f} s"
     )
 
 

@@ -25,6 +25,8 @@ from ui.handlers import Session, Turn, empty_collection_help
 if TYPE_CHECKING:
     import numpy as np
 
+    from rag.image_search import ImageHit
+    from space.image_map import ImageLayer, Thumbnails
     from space.map import SpaceMap
 
 COLORS = ("file", "topic")
@@ -44,6 +46,9 @@ class Shown:
     vector: np.ndarray  # its normalised embedding: projected anew onto whichever map is shown
     sources: list[Source]
     origin: str  # "chat" (the last answered chat question), "space" (retrieval) or "similar" (cosine only)
+    image_hits: list[ImageHit] | None = None  # its nearest images (ui/space_images.py); None: not looked up yet
+    image_vector: np.ndarray | None = None  # the text in the image model's space
+    image_note: str | None = None  # why no images could be looked up
 
 
 @dataclass
@@ -54,6 +59,7 @@ class SpaceView:
     color_by: str = "file"
     shown: Shown | None = None
     chat_turns: int = 0  # chat turns already looked at, so a new answer is drawn once, not over a typed text
+    images: ImageLayer | None = None  # the collection's images (None when images are off or there are none)
 
 
 @dataclass(frozen=True)
@@ -67,19 +73,23 @@ class Passage:
 # -- logic --------------------------------------------------------------------------------
 
 
-def load_view(settings: Settings, store, collection: str, view: SpaceView, method: str = "pca") -> SpaceView:
-    """The view with the (disk-cached) map of `collection`; a changed collection is rebuilt by load_map.
+def load_view(
+    settings: Settings, store, collection: str, view: SpaceView, method: str = "pca", thumbs: Thumbnails | None = None
+) -> SpaceView:
+    """The view with the (disk-cached) map of `collection` and its images; a changed collection is rebuilt.
 
     Raises:
         RagError: the collection is missing or empty (the message says how to fill it).
     """
     from space.map import load_map
+    from ui.space_images import image_layer
 
+    config = settings.model_copy(update={"collection": collection})
     try:
-        space_map = load_map(settings.model_copy(update={"collection": collection}), store, method=method)
+        space_map = load_map(config, store, method=method)
     except (CollectionNotFound, EmptyCollection):
         raise EmptyCollection(empty_collection_help(collection)) from None
-    return replace(view, space_map=space_map)
+    return replace(view, space_map=space_map, images=image_layer(config, store, space_map, thumbs))
 
 
 def last_answered(session: Session) -> Turn | None:
@@ -134,8 +144,10 @@ def figure(view: SpaceView):
     m = view.space_map
     if m is None:
         return None
+    from ui.space_images import overlay
+
     highlight, question = _overlay(view)
-    return map_figure(m, color_by=view.color_by, highlight_ids=highlight, question=question)
+    return map_figure(m, color_by=view.color_by, highlight_ids=highlight, question=question, **overlay(view))
 
 
 def _overlay(view: SpaceView) -> tuple[list[str], tuple[str, np.ndarray] | None]:
@@ -155,15 +167,15 @@ class BaseFigures:
         self._items: OrderedDict[tuple[str, str], dict] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, m: SpaceMap, color_by: str) -> dict:
+    def get(self, m: SpaceMap, color_by: str, images: ImageLayer | None = None) -> dict:
         from space.plot import map_figure
 
-        key = (_content_key(m), color_by)
+        key = (_content_key(m, images), color_by)
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        fig = json.loads(map_figure(m, color_by=color_by).to_json())
+        fig = json.loads(map_figure(m, color_by=color_by, images=images).to_json())
         with self._lock:
             self._items[key] = fig
             while len(self._items) > self.size:
@@ -171,11 +183,15 @@ class BaseFigures:
         return fig
 
 
-def _content_key(m: SpaceMap) -> str:
+def _content_key(m: SpaceMap, images: ImageLayer | None = None) -> str:
     digest = hashlib.sha1(f"{m.collection}\0{m.method}\0{m.total}".encode())
     digest.update("\0".join(m.ids).encode())
     digest.update(m.xy.tobytes())
     digest.update(m.topics.tobytes())
+    if images is not None:  # the same text map with other images (or thumbnails) is another figure
+        digest.update("\0".join(images.ids).encode())
+        digest.update(images.xy.tobytes())
+        digest.update(bytes(1 if t else 0 for t in images.thumbs))
     return digest.hexdigest()
 
 
@@ -186,7 +202,10 @@ def figure_dict(view: SpaceView, figures: BaseFigures) -> dict | None:
     m = view.space_map
     if m is None:
         return None
-    base = figures.get(m, view.color_by)
+    from space.image_plot import OVERLAY
+    from ui.space_images import overlay
+
+    base = figures.get(m, view.color_by, view.images)
     if view.shown is None:
         return base
     highlight, question = _overlay(view)
@@ -197,8 +216,13 @@ def figure_dict(view: SpaceView, figures: BaseFigures) -> dict | None:
         m, ids=[m.ids[i] for i in keep], paths=[m.paths[i] for i in keep],
         previews=[m.previews[i] for i in keep], xy=m.xy[keep], topics=m.topics[keep],
     )  # fmt: skip
-    drawn = json.loads(map_figure(sub, color_by=view.color_by, highlight_ids=highlight, question=question).to_json())
-    extra = [t for t in drawn["data"] if t.get("name") in ("sources", "question")]
+    images = overlay(view)
+    if "images" in images:  # only the rings and the question among the images are kept from this layer
+        images["images"] = replace(images["images"], thumbs=[])
+    drawn = json.loads(
+        map_figure(sub, color_by=view.color_by, highlight_ids=highlight, question=question, **images).to_json()
+    )
+    extra = [t for t in drawn["data"] if t.get("name") in ("sources", "question", *OVERLAY)]
     if any(t.get("type") == "scattergl" for t in base["data"]):
         # a WebGL map is painted above SVG traces: the few overlay points must be WebGL too to be seen
         extra = [{**t, "type": "scattergl"} for t in extra]
@@ -261,6 +285,8 @@ def health(settings: Settings, store, collection: str, session: Session, embedde
 
 
 def map_summary(view: SpaceView, seconds: float | None = None) -> str:
+    from ui.space_images import images_summary
+
     m = view.space_map
     if m is None:
         return ""
@@ -268,7 +294,7 @@ def map_summary(view: SpaceView, seconds: float | None = None) -> str:
     took = f" · {seconds:.1f} s" if seconds is not None else ""
     return (
         f'<div class="rag-status">Collection <b>{render.text(m.collection)}</b> · {len(m.ids):,} chunks{sample} · '
-        f"{render.text(m.method.upper())} projection{took}</div>"
+        f"{render.text(m.method.upper())} projection{took}{images_summary(view)}</div>"
     )
 
 
@@ -288,9 +314,11 @@ def shown_html(view: SpaceView) -> str:
         f"{'' if src.id in on_map else ' · <i>not in the sampled map</i>'}</li>"
         for src in s.sources
     )
+    from ui.space_images import nearest_html
+
     return (
         f'<div class="rag-space-question"><small>{origin}:</small> ★ {render.text(s.text)}</div>'
-        f'<ol class="rag-space-sources">{items}</ol>'
+        f'<ol class="rag-space-sources">{items}</ol>{nearest_html(view)}'
     )
 
 

@@ -33,6 +33,7 @@ from ui.space import (
     source_choices,
     topic_rows,
 )
+from ui.space_images import with_nearest_images
 
 # gr.Plot has no click event (gradio issue #11413): plotly's own `plotly_click` on the plot's div writes
 # the point's chunk id (its customdata) into the chunk-id box and presses Open. Gradio may redraw the
@@ -69,8 +70,12 @@ class SpaceEvents:
     """The Space tab's event handlers over the shared embedder, store and engine pool."""
 
     def __init__(self, settings: Settings, embedder, store, pool) -> None:
+        from rag.image_decode import decode_image
+        from space.image_map import Thumbnails
+
         self.settings, self.embedder, self.store, self.pool = settings, embedder, store, pool
         self.figures = BaseFigures()
+        self.thumbs = Thumbnails(lambda data: decode_image(data, max_pixels=settings.image_max_pixels))
 
     def plot(self, view: SpaceView):
         """The gr.Plot value: the cached map's JSON plus the question's traces (no figure rebuilt)."""
@@ -93,8 +98,14 @@ class SpaceEvents:
 
     def _load(self, session: Session, view: SpaceView) -> tuple[SpaceView, float]:
         started = time.perf_counter()
-        view = load_view(self.settings, self.store, session.collection, view)
+        view = load_view(self.settings, self.store, session.collection, view, thumbs=self.thumbs)
         return view, time.perf_counter() - started
+
+    def _images(self, view: SpaceView) -> SpaceView:
+        """The shown question's nearest images, when the map has images (the image model loads once)."""
+        if view.images is None or view.shown is None:
+            return view
+        return with_nearest_images(view, self.pool.image_embedder(), self.store)
 
     def on_select(self, session: Session, view: SpaceView) -> Iterator[tuple]:
         """The tab was opened: (re)load the map (instant when cached) and draw the latest chat question."""
@@ -106,7 +117,7 @@ class SpaceEvents:
         except RagError as exc:
             yield (replace(view, space_map=None), None, error_html(str(exc)), shown_html(view), gr.update(), [])
             return
-        yield self.refresh(follow_chat(view, session, self.embedder), seconds)
+        yield self.refresh(self._images(follow_chat(view, session, self.embedder)), seconds)
 
     def on_show(self, text: str, session: Session, view: SpaceView) -> tuple:
         """Retrieval only (no LLM) for `text`, as the chat would search, drawn with its sources."""
@@ -127,7 +138,7 @@ class SpaceEvents:
             seconds = None
             if view.space_map is None or view.space_map.collection != session.collection:
                 view, seconds = self._load(session, view)
-            view = find(view)
+            view = self._images(find(view))
         except RagError as exc:
             return (view, gr.skip(), error_html(str(exc)), *([gr.skip()] * 3))
         return self.refresh(view, seconds)

@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from ingest.archive import bomb_problem, member_problem
 from ingest.loaders import SUPPORTED_SUFFIXES
+from rag.image_decode import is_image_name
 
 MB = 1024 * 1024
 MAX_NAME = 120  # characters kept of a file name (the suffix always survives)
@@ -30,6 +31,7 @@ class UploadLimits:
     max_mb: float = 50.0  # one file, or one zip as uploaded
     max_files: int = 200
     zip_max_mb: float = 200.0  # everything a zip expands to
+    images: bool = False  # image files accepted (`image_model` is set): they go to `<collection>__images`
 
 
 @dataclass
@@ -69,11 +71,19 @@ def safe_relative(member: str) -> Path | None:
     return Path(*[safe_name(p) for p in parts])
 
 
-def type_problem(name: str) -> str | None:
-    """Why a file of this name is not accepted, or None."""
+IMAGES_OFF = (
+    "an image, and images are off: set `image_model` (RAG_IMAGE_MODEL or rag.toml) to a CLIP model such as "
+    "clip-ViT-B-32 or a local sentence-transformers CLIP folder, restart the UI, and upload it again"
+)
+
+
+def type_problem(name: str, images: bool = False) -> str | None:
+    """Why a file of this name is not accepted, or None (`images`: image files are accepted too)."""
     suffix = Path(name).suffix.lower()
     if suffix in SUPPORTED_SUFFIXES:
         return None
+    if is_image_name(name):
+        return None if images else IMAGES_OFF
     shown = suffix or "no extension"
     return f"unsupported file type ({shown}); upload text, Markdown, HTML, PDF, DOCX, code files or a .zip of them"
 
@@ -93,7 +103,7 @@ def save_uploads(files: list[str | Path], dest: Path, limits: UploadLimits) -> S
             out.rejected.append((name, f"too large ({size / MB:.1f} MB > {limits.max_mb:g} MB)"))
         elif Path(name).suffix.lower() == ZIP_SUFFIX:
             _extract_zip(src, name, dest, limits, out)
-        elif problem := type_problem(name):
+        elif problem := type_problem(name, limits.images):
             out.rejected.append((name, problem))
         elif len(out.saved) >= limits.max_files:
             out.rejected.append((name, f"more than {limits.max_files} files in one upload"))
@@ -117,7 +127,7 @@ def _extract_zip(src: Path, name: str, dest: Path, limits: UploadLimits, out: Sa
         out.rejected.append((name, f"not a readable zip ({exc})"))
         return
     with archive:
-        members, skipped = _zip_members(archive, name)
+        members, skipped = _zip_members(archive, name, limits.images)
         out.rejected.extend(skipped)
         if problem := bomb_problem([info for info, _ in members], limits.zip_max_mb):
             out.rejected.append((name, problem))
@@ -182,7 +192,7 @@ def _move_in(staged: Path, root: Path, rel: Path) -> str | None:
     return None
 
 
-def _zip_members(archive: zipfile.ZipFile, name: str) -> tuple[list, list[tuple[str, str]]]:
+def _zip_members(archive: zipfile.ZipFile, name: str, images: bool = False) -> tuple[list, list[tuple[str, str]]]:
     members, skipped = [], []
     for info in archive.infolist():
         rel = safe_relative(info.filename)
@@ -190,7 +200,7 @@ def _zip_members(archive: zipfile.ZipFile, name: str) -> tuple[list, list[tuple[
             continue
         if (info.external_attr >> 16) & 0o170000 == 0o120000:
             skipped.append((f"{name}/{info.filename}", "symbolic links are not extracted"))
-        elif problem := type_problem(info.filename):
+        elif problem := type_problem(info.filename, images):
             skipped.append((f"{name}/{info.filename}", problem))
         else:
             members.append((info, rel))
