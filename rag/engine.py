@@ -113,7 +113,7 @@ class Engine:
         relevant = [s for s in candidates if s.score >= threshold]
         extract = self.extract(asked, relevant) if relevant else None
         if extract is None or not extract.answered:  # lower-scoring sources may still answer it
-            relevant, extract = self.worded(asked, candidates, threshold) or (relevant, extract)
+            relevant, extract = self.worded(asked, candidates, threshold, len(relevant)) or (relevant, extract)
         if not relevant:
             timings.total_s = time.perf_counter() - started
             yield self._abstain(candidates, rewritten, threshold, timings)
@@ -140,7 +140,7 @@ class Engine:
         return rewritten, (rewritten if rewritten != question else None)
 
     def worded(
-        self, question: str, candidates: list[Source], threshold: float
+        self, question: str, candidates: list[Source], threshold: float, tried: int = 0
     ) -> tuple[list[Source], Extract | None] | None:
         """Sources scoring under the threshold that answer in the documents' own words (None: none do).
 
@@ -148,14 +148,14 @@ class Engine:
         I upload a zip file?" scores 0.26 against the FAQ that says how). Between `relevance_floor` and
         the threshold a source counts only with stronger evidence than its score: every content word
         of the question appears in the sources, and the quote finds what the question asks for. Also
-        tried when the sources above the threshold do not answer ("How big can a file be?": the
-        50 MB limit scores 0.27, a passage about file counts 0.32).
+        tried when the `tried` sources above the threshold do not answer ("How big can a file be?":
+        the 50 MB limit scores 0.27, a passage about file counts 0.32).
         """
         from rag.extract import missing_terms
 
         floor = min(self.settings.relevance_floor, threshold)
         band = [s for s in candidates if s.score >= floor]
-        if not band or missing_terms(question, band, strict=True):
+        if len(band) <= tried or missing_terms(question, band, strict=True):  # nothing new to quote from
             return None
         extract = self.extract(question, band)
         return (band, extract) if extract is not None and extract.answered else None
