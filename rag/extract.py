@@ -35,6 +35,9 @@ HEAD_FLOOR = 0.5  # heading similarity below this says nothing about the section
 NEIGHBOUR_DROP = 0.12  # a following sentence joins the best one when it scores within this much
 OTHER_SOURCE = 0.92  # a second source's best sentence joins when it scores this close to the best
 MISSING_COS = 0.3  # a question word no source contains, this far from the quotes in meaning, is not answered
+# One unknown word among many known ones is more likely the user's (or the paper's) paraphrase than the
+# missing subject: "not answered" needs at least this share of the question's asked words absent.
+MISSING_SHARE = 1 / 3
 # question words that say what kind of answer is wanted rather than what it is about
 GENERIC = frozenset(
     "way ways use used using make get work works need happen happens mean means kind type many much long tall "
@@ -335,7 +338,7 @@ def missing_terms(question: str, sources: Sequence[Source], strict: bool = False
     for i, w in enumerate(words):
         at = question.find(w, at)
         low = w.lower()
-        if low in STOPWORDS or len(low) < 3 or low in GENERIC or low in COMMON_VERBS or low in PARTICLES:
+        if not _asks(low):
             continue
         if present(low):
             continue
@@ -347,6 +350,11 @@ def missing_terms(question: str, sources: Sequence[Source], strict: bool = False
             continue
         out.append(w)
     return list(dict.fromkeys(out))
+
+
+def _asks(low: str) -> bool:
+    """Is this (lower-case) question word about what is asked, rather than how it is asked?"""
+    return not (low in STOPWORDS or len(low) < 3 or low in GENERIC or low in COMMON_VERBS or low in PARTICLES)
 
 
 def _why_unanswered(
@@ -366,6 +374,9 @@ def _why_unanswered(
     near = np.stack([p.vector for p in picks])
     sims = (embed(missing) @ near.T).max(axis=1)
     absent = [w for w, sim in zip(missing, sims) if sim < MISSING_COS]
+    asked = {w.lower() for w in _WORD.findall(question) if _asks(w.lower())}
+    if len(absent) < MISSING_SHARE * len(asked):
+        return None
     return f"say nothing about {_join([chr(34) + w + chr(34) for w in absent])}" if absent else None
 
 
