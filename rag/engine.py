@@ -160,15 +160,7 @@ class Engine:
         from rag.extract import extract_answer
 
         qvec = self.embedder.embed_query(question)  # remembered from retrieval
-        select = self.selector if self.settings.extract_selector == "llm" else None
-        return extract_answer(question, qvec, sources, self.sentences, self.settings.extract_words, select)
-
-    @cached_property
-    def selector(self):
-        """The embedded model choosing among the quote's candidate sentences (rag.llm_select)."""
-        from rag.llm_select import LLMSelector
-
-        return LLMSelector(lambda: self.llm)
+        return extract_answer(question, qvec, sources, self.sentences, self.settings.extract_words)
 
     def focus(self, question: str, sources: list[Source], llm: LLMBackend) -> list[str] | None:
         """Source texts cut to the model's `source_tokens` around the question (None = use them whole)."""

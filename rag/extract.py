@@ -28,7 +28,6 @@ from rag.verify_text import segments
 from rag.words import STOPWORDS
 
 Embed = Callable[[list[str]], np.ndarray]
-Select = Callable[[str, list[str]], "int | None"]  # (question, sentences best first) -> index to quote
 
 W_COS, W_TERMS, W_HEAD, W_LEAD, W_TYPE, W_RANK, W_HOW = 0.5, 0.35, 0.3, 0.25, 0.12, 0.02, 0.08
 SHORT = 4  # words: a sentence this short ("No.") is read with the one after it
@@ -338,12 +337,7 @@ def _why_unanswered(
 
 
 def extract_answer(
-    question: str,
-    qvec: np.ndarray,
-    sources: Sequence[Source],
-    cache: SentenceVectors,
-    max_words: int = 60,
-    select: Select | None = None,
+    question: str, qvec: np.ndarray, sources: Sequence[Source], cache: SentenceVectors, max_words: int = 60
 ) -> Extract:
     """Quote the sentences of `sources` that answer `question`, each followed by its [n].
 
@@ -353,8 +347,6 @@ def extract_answer(
         sources: The relevant sources, best first.
         cache: Sentence vectors per chunk (shared with focusing).
         max_words: About how many words the extract may have.
-        select: Optional selector (rag.llm_select): given the question and the pickable sentences,
-            best first, it returns the index of the one to quote (None = keep the order).
     """
     qtype = question_type(question)
     sents = _sentences(sources, cache, qvec)
@@ -368,11 +360,6 @@ def extract_answer(
             alt = max(typed, key=lambda s: s.score)
             if alt.score >= best.score - 2 * W_TYPE - 0.05:
                 alt.score = best.score + 1e-6
-    if select is not None:
-        ranked = sorted((s for s in sents if s.pickable), key=lambda s: -s.score)
-        pick = select(question, [s.text for s in ranked])
-        if pick is not None and 0 <= pick < len(ranked):
-            ranked[pick].score = ranked[0].score + 1e-6
     picks = _choose(sents, max_words)
     spans = []
     for p in picks:

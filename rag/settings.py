@@ -141,12 +141,6 @@ class Settings(BaseSettings):
         "most of its sentences are unsupported.",
     )
     extract_words: int = Field(default=60, ge=10, le=400, description="About how many words a quoted answer has.")
-    extract_selector: Literal["heuristic", "llm"] = Field(
-        default="heuristic",
-        description="Which sentence a quoted answer quotes: `heuristic` ranks by meaning, rare words, heading and "
-        "answer type (fast); `llm` lets the embedded model choose among the heuristic's top 6 sentences under a "
-        "grammar (opt-in: it costs a model call per question; see the README's measurements).",
-    )
     condense: Literal["auto", "llm", "heuristic"] = Field(
         default="auto",
         description="How follow-ups become standalone search queries: `llm` asks the model, `heuristic` adds the "
