@@ -122,17 +122,17 @@ def _offsets(tokenizer, text: str) -> list[tuple[int, int]]:
     return tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)["offset_mapping"]
 
 
-def built_with_headers(col, wanted: bool) -> bool:
+def built_with_headers(col, wanted: bool, *, asked: bool = True) -> bool:
     """Whether `col`'s chunks are embedded with headers: what it recorded, never what settings ask now.
 
     A collection built before `chunk_headers` existed records nothing and counts as off. Following
     the record keeps every vector of a collection made one way, and asks no rebuild of old ones; a
-    setting that differs is said once, naming the fix.
+    setting the user `asked` for (not just the default) that differs is said, naming the fix.
     """
     from rag.store import read_fingerprint
 
     recorded = bool(read_fingerprint(col.metadata).get("chunk_headers", False))
-    if recorded != wanted:
+    if recorded != wanted and asked:
         log.warning(
             "collection %r was built %s chunk headers; its new chunks are embedded the same way (chunk_headers=%s "
             "is not applied) so the index stays uniform - `rag ingest PATH --collection %s --rebuild` rebuilds it %s",

@@ -140,7 +140,8 @@ class Sync:
             self.col = self.store.begin_rebuild(name, fp)
         else:
             self.col = self.store.open(name, fp)
-        self.chunker.headers = built_with_headers(self.col, self.chunker.headers)
+        asked = "chunk_headers" in self.settings.model_fields_set  # an old collection under the new default: quiet
+        self.chunker.headers = built_with_headers(self.col, self.chunker.headers, asked=asked)
         sweep_orphans(self.settings, self.store)
         roots = self._roots(paths)
         self.manifest = Manifest(self.settings.state_path, str(self.col.id))
