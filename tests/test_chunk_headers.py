@@ -97,12 +97,6 @@ def test_a_collection_recorded_without_the_setting_syncs_without_a_rebuild(setti
     col.modify(metadata={k: v for k, v in col.metadata.items() if k != FP_PREFIX + "chunk_headers"})
     assert "chunk_headers" not in read_fingerprint(Store(old).get(old.collection).metadata)  # as before the setting
 
-    default = settings.model_copy(update={"collection": "old-one"})  # headers on by default, not asked for
-    assert default.chunk_headers and "chunk_headers" not in default.model_fields_set
-    with caplog.at_level(logging.WARNING):
-        sync(default, embedder, [folder / "tides.md"])
-    assert "chunk headers" not in caplog.text  # the new default alone says nothing to an old collection
-
     now = _with(settings, "old-one", True)
     with caplog.at_level(logging.WARNING):
         report = sync(now, embedder, [folder])
@@ -118,14 +112,20 @@ def test_a_collection_recorded_without_the_setting_syncs_without_a_rebuild(setti
     assert _continuation(stored(now))["header"] == "Zymurgy field notes > Bottle conditioning"
 
 
-def test_a_new_collection_records_headers_on_by_default(settings, embedder, folder):
-    sync(settings, embedder, [folder])
-    assert read_fingerprint(Store(settings).get(settings.collection).metadata)["chunk_headers"] is True
-    assert _continuation(stored(settings))["header"] == "Zymurgy field notes > Bottle conditioning"
+def test_headers_are_off_by_default_and_recorded(settings, embedder, folder):
+    assert settings.chunk_headers is False
+    sync(settings, embedder, [folder / "tides.md"])
+    assert read_fingerprint(Store(settings).get(settings.collection).metadata)["chunk_headers"] is False
 
 
 def test_turning_headers_off_keeps_a_headed_collection_uniform_until_rebuild(settings, embedder, folder, caplog):
     sync(_with(settings, "was-on", True), embedder, [folder / "tides.md"])
+    unset = settings.model_copy(update={"collection": "was-on"})  # the default, not asked for: kept quietly
+    assert "chunk_headers" not in unset.model_fields_set
+    with caplog.at_level(logging.WARNING):
+        sync(unset, embedder, [folder / "tides.md", folder / "brewing.md"])
+    assert "chunk headers" not in caplog.text
+    assert _continuation(stored(unset))["header"]  # embedded as the collection was built
     off = _with(settings, "was-on", False)
     with caplog.at_level(logging.WARNING):
         sync(off, embedder, [folder])
