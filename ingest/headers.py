@@ -15,15 +15,15 @@ from __future__ import annotations
 import io
 import logging
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 log = logging.getLogger(__name__)
 
 HEADER_PIECES = 32  # most word pieces a header takes: a title plus a heading or two
 SEPARATOR = " > "
-_MD_HEADING = re.compile(r"^(#{1,6}) +(\S.*?)\s*#*\s*$", re.M)
-_HTML_TITLE = re.compile(r"<(title|h1)\b[^>]*>(.*?)</\1\s*>", re.I | re.S)
+_MD_HEADING = re.compile(r"^(#{1,6}) +(\S.*?)\s*#*\s*$", re.MULTILINE)
+_HTML_TITLE = re.compile(r"<(title|h1)\b[^>]*>(.*?)</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
 _LETTER = re.compile(r"[^\W\d_]")
 Mark = tuple[int, int, int, str]  # (page index, offset, level, heading text)
@@ -47,7 +47,7 @@ def _metadata_title(path: Path, data: bytes) -> str:
             import docx
 
             return _clean(docx.Document(io.BytesIO(data)).core_properties.title or "")
-    except Exception as exc:  # the loader already read the text; a title is a nicety
+    except Exception as exc:  # noqa: BLE001 - the loader already read the text; a title is a nicety
         log.debug("no title metadata in %s: %s", path, exc)
     return ""
 
@@ -139,4 +139,3 @@ def built_with_headers(col, wanted: bool, *, asked: bool = True) -> bool:
             col.name, "with" if recorded else "without", wanted, col.name, "with them" if wanted else "without them",
         )  # fmt: skip
     return recorded
-
