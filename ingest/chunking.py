@@ -32,15 +32,24 @@ def chunk_id(path: str, file_hash: str, index: int) -> str:
 class Chunker:
     """Splits page texts into chunks of at most `limit` word pieces, with overlap."""
 
-    def __init__(self, tokenizer, chunk_size: int, chunk_overlap: int, model_limit: int) -> None:
+    def __init__(
+        self, tokenizer, chunk_size: int, chunk_overlap: int, model_limit: int, *, headers: bool = False
+    ) -> None:
         self.tokenizer = tokenizer
         self.limit = min(chunk_size, model_limit)
+        self.model_limit = model_limit
         self.overlap = min(chunk_overlap, self.limit // 2)
+        self.headers = headers  # contextual headers in the embedded text (ingest/headers.py)
         self._splitter = None
 
     @property
-    def settings(self) -> dict[str, int | str]:
-        return {"chunker": CHUNKER_ID, "chunk_size": self.limit, "chunk_overlap": self.overlap}
+    def settings(self) -> dict[str, int | str | bool]:
+        return {
+            "chunker": CHUNKER_ID,
+            "chunk_size": self.limit,
+            "chunk_overlap": self.overlap,
+            "chunk_headers": self.headers,
+        }
 
     def _count(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
@@ -79,8 +88,11 @@ class Chunker:
             cursor = start + 1
         return spans
 
-    def chunks(self, path: str, file_hash: str, pages: Sequence[PageText]) -> list[Chunk]:
-        """All chunks of one file, ids deterministic in (path, content hash, position)."""
+    def chunks(self, path: str, file_hash: str, pages: Sequence[PageText], title: str = "") -> list[Chunk]:
+        """All chunks of one file, ids deterministic in (path, content hash, position).
+
+        With `headers` on, each chunk carries a header of `title` and the headings above it.
+        """
         raw: list[tuple[PageText, int, int]] = []
         for page in pages:
             for start, end in self.split_page(page.text):
@@ -91,6 +103,7 @@ class Chunker:
             if texts
             else []
         )
+        heads = self._headers(pages, raw, texts, counts, title) if self.headers else [""] * len(raw)
         return [
             Chunk(
                 id=chunk_id(path, file_hash, i),
@@ -101,9 +114,21 @@ class Chunker:
                 start_char=s,
                 end_char=e,
                 n_tokens=n,
+                header=head,
             )
-            for i, ((page, s, e), text, n) in enumerate(zip(raw, texts, counts))
+            for i, ((page, s, e), text, n, head) in enumerate(zip(raw, texts, counts, heads))
             if text.strip()
+        ]
+
+    def _headers(self, pages, raw, texts: list[str], counts: list[int], title: str) -> list[str]:
+        """Each chunk's header, within the room its chunk leaves under the limit (chunks keep their text)."""
+        from ingest.headers import fit_header, header_parts, heading_marks
+
+        marks = heading_marks([p.text for p in pages])
+        index = {id(p): i for i, p in enumerate(pages)}
+        return [
+            fit_header(header_parts(title, marks, index[id(page)], s, text), self.tokenizer, self.model_limit - n)
+            for (page, s, _), text, n in zip(raw, texts, counts)
         ]
 
     def _enforce_limit(self, text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 
 from ingest.chunking import Chunker, PageText
+from ingest.headers import built_with_headers, doc_title
 from ingest.image_extract import has_embedded_images
 from ingest.images import IMAGES_OFF, ImageSync, is_image, remove_images
 from ingest.loaders import LoadError, is_supported, load
@@ -29,7 +30,7 @@ from rag import generation
 from rag.app import build_image_embedder
 from rag.embedder import Embedder
 from rag.errors import ConfigError
-from rag.lexical import LexicalIndex
+from rag.lexical import HEADER_KEY, LexicalIndex
 from rag.settings import Settings
 from rag.store import REBUILD_SUFFIX, Store
 from rag.types import Chunk, FileResult, FileStatus, IngestReport
@@ -57,7 +58,8 @@ def drop_file(col, manifest: Manifest, lexical: LexicalIndex, path: str) -> None
 
 def make_chunker(settings: Settings, embedder: Embedder) -> Chunker:
     limit = embedder.max_tokens - embedder.special_tokens
-    return Chunker(embedder.tokenizer, settings.chunk_size, settings.chunk_overlap, limit)
+    s = settings
+    return Chunker(embedder.tokenizer, s.chunk_size, s.chunk_overlap, limit, headers=s.chunk_headers)
 
 
 def fingerprint(embedder: Embedder, chunker: Chunker) -> dict:
@@ -139,6 +141,8 @@ class Sync:
             self.col = self.store.begin_rebuild(name, fp)
         else:
             self.col = self.store.open(name, fp)
+        asked = "chunk_headers" in self.settings.model_fields_set  # an old collection under the new default: quiet
+        self.chunker.headers = built_with_headers(self.col, self.chunker.headers, asked=asked)
         sweep_orphans(self.settings, self.store)
         roots = self._roots(paths)
         self.manifest = Manifest(self.settings.state_path, str(self.col.id))
@@ -254,7 +258,8 @@ class Sync:
         except LoadError as exc:
             status = FileStatus.SKIPPED if exc.skipped else FileStatus.FAILED
             return self._not_indexed(path, entry, status, exc.reason)
-        chunks = self.chunker.chunks(path, digest, [PageText(p.text, p.page) for p in pages])
+        title = doc_title(f.path, data, pages[0].text) if self.chunker.headers and pages else ""
+        chunks = self.chunker.chunks(path, digest, [PageText(p.text, p.page) for p in pages], title)
         if not chunks:
             return self._not_indexed(path, entry, FileStatus.SKIPPED, "empty: no text to index")
         status = FileStatus.UPDATED if entry else FileStatus.INGESTED
@@ -289,7 +294,7 @@ class Sync:
         if not self._precision_recorded:  # before the first write, so a crash cannot hide a mix
             self._precision_recorded = bool(self.store.record_precision(self.col, self.embedder.precision))
         # one call for the whole buffer: the embedder sorts it by token length across files (less padding)
-        vectors = self.embedder.embed([c.text for c in batch])
+        vectors = self.embedder.embed([c.embed_text for c in batch])
         step = self._max_batch
         for i in range(0, len(batch), step):
             part = batch[i : i + step]
@@ -297,13 +302,20 @@ class Sync:
                 ids=[c.id for c in part],
                 embeddings=vectors[i : i + step],
                 documents=[c.text for c in part],
-                metadatas=[c.metadata(self._inflight[c.path].hash, self._inflight[c.path].n_chunks) for c in part],
+                metadatas=[self._metadata(c) for c in part],
             )
         # before the manifest's `done`: a crash in between leaves the file pending, so both are redone
-        self.lexical.add((c.id, c.path, c.text) for c in batch)
+        self.lexical.add((c.id, c.path, c.embed_text) for c in batch)
         self.report.totals.chunks_added += len(batch)
         self.progress.chunks_done(len(batch))
         self._complete(batch)
+
+    def _metadata(self, c: Chunk) -> dict:
+        job = self._inflight[c.path]
+        meta = c.metadata(job.hash, job.n_chunks)
+        if c.header:  # kept so the keyword index can be rebuilt from the store as it was written
+            meta[HEADER_KEY] = c.header
+        return meta
 
     def _complete(self, batch: list[Chunk]) -> None:
         done = []

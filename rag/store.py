@@ -30,6 +30,8 @@ IMAGES_SUFFIX = "__images"  # rag/image_search.py: a collection's images live in
 FP_PREFIX = "rag:"
 # Keys whose change makes stored vectors or chunk boundaries incompatible.
 FP_KEYS = ("embed_model", "dim", "normalized", "chunker", "chunk_size", "chunk_overlap")
+# `chunk_headers` is recorded but not refused: a writer follows what the collection recorded
+# (ingest/headers.py::built_with_headers), so an index never mixes the two and old ones need no rebuild.
 OWNER_PID, OWNER_HOST = "rebuild:pid", "rebuild:host"  # who fills a side collection
 
 

@@ -18,6 +18,12 @@ class Chunk:
     start_char: int  # offsets into the page text (or the whole file text when page is None)
     end_char: int
     n_tokens: int
+    header: str = ""  # embedded (and keyword-indexed) before `text` when chunk_headers is on; never shown
+
+    @property
+    def embed_text(self) -> str:
+        """What is embedded: the header on its own line, then the text (just the text without one)."""
+        return f"{self.header}\n{self.text}" if self.header else self.text
 
     def metadata(self, file_hash: str, n_chunks: int) -> dict[str, str | int]:
         """Chroma metadata (scalars only; None is not allowed there, so page 0 means none)."""
