@@ -145,7 +145,7 @@ class Engine:
         """Sources scoring under the threshold that answer in the documents' own words (None: none do).
 
         MiniLM gives short questions low cosines even against the passage that answers them ("How do
-        I upload a zip file?" scores 0.26 against the FAQ that says how). Between `relevance_floor` and
+        I upload a zip file?" scores 0.26 against the FAQ that says how). Up to `relevance_band` under
         the threshold a source counts only with stronger evidence than its score: every content word
         of the question appears in the sources, and the quote finds what the question asks for. Also
         tried when the `tried` sources above the threshold do not answer ("How big can a file be?":
@@ -153,7 +153,7 @@ class Engine:
         """
         from rag.extract import missing_terms
 
-        floor = min(self.settings.relevance_floor, threshold)
+        floor = threshold - self.settings.relevance_band
         band = [s for s in candidates if s.score >= floor]
         if len(band) <= tried or missing_terms(question, band, strict=True):  # nothing new to quote from
             return None

@@ -95,13 +95,13 @@ class Settings(BaseSettings):
         le=1.0,
         description="Minimum cosine similarity for a source to count; with none above it the answer abstains.",
     )
-    relevance_floor: float = Field(
-        default=0.1,
-        ge=-1.0,
-        le=1.0,
-        description="Below the threshold but at or above this, sources still count when every content word "
-        "of the question appears in them and the quote answers it: short questions in the documents' own "
-        "words often score low with MiniLM (\"How do I upload a zip file?\": 0.26).",
+    relevance_band: float = Field(
+        default=0.2,
+        ge=0.0,
+        le=2.0,
+        description="How far below the threshold a source may score and still count, when every content word "
+        "of the question appears in the sources and the quote answers it: short questions in the documents' "
+        "own words often score low with MiniLM (\"How do I upload a zip file?\": 0.26). 0 turns it off.",
     )
     mmr: bool = Field(default=False, description="Diversify sources with maximal marginal relevance.")
     mmr_lambda: float = Field(

@@ -97,7 +97,7 @@ def test_a_low_scoring_passage_in_the_questions_own_words_still_answers(engine):
     """MiniLM scores "How do I upload a zip file?" 0.26 against the FAQ that answers it (threshold 0.3).
 
     Every word of the question is in that passage and the quote answers it, so it counts; without
-    the band under the threshold (floor = threshold) the same question abstains.
+    the band under the threshold (relevance_band 0) the same question abstains.
     """
     from rag.engine import Engine
 
@@ -105,7 +105,7 @@ def test_a_low_scoring_passage_in_the_questions_own_words_still_answers(engine):
     answer = engine.ask(question)
     assert not answer.abstained and "documents tab" in answer.text.lower(), answer.text
     assert max(s.score for s in answer.sources) < engine.settings.relevance_threshold
-    no_band = Engine(engine.settings.model_copy(update={"relevance_floor": 0.3}), engine.retriever, engine._llm)
+    no_band = Engine(engine.settings.model_copy(update={"relevance_band": 0.0}), engine.retriever, engine._llm)
     assert no_band.ask(question).abstained
     # a low-scoring question with a word no passage has still abstains
     assert engine.ask("Is my data private?").abstained
