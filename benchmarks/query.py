@@ -46,7 +46,9 @@ class Row:
     target_ms: float | None = None
 
     def cells(self) -> str:
-        ms = sorted(t * 1000 for t in self.times_s)
+        ms = sorted(t * 1000 for t in self.times_s if t is not None)  # None: no token (nothing written)
+        if not ms:
+            return f"{self.name:<38} {self.chunks:>7}   no timings"
         p50, p95 = statistics.median(ms), ms[min(len(ms) - 1, int(0.95 * len(ms)))]
         ratio = f"{p50 / self.target_ms:5.2f}  (target {self.target_ms:g} ms)" if self.target_ms else "    -"
         return f"{self.name:<38} {self.chunks:>7} {p50:8.1f} {p95:8.1f}   {ratio}"
