@@ -5,7 +5,8 @@ already found the passage that does. A quote is grounded by construction, costs 
 and is shown as soon as retrieval is done. Signals, all cheap on CPU:
 
 - the question's vector against each source sentence's vector (the same MiniLM vectors focusing
-  uses; cached per chunk in `SentenceVectors`),
+  uses; cached per chunk in `SentenceVectors`; with many sentences only those sharing the question's
+  rarer words, each source's first sentence and the best one's neighbours are embedded),
 - overlap with the question's rarer words (IDF over the retrieved sentences: a word every
   sentence has says little),
 - the heading or FAQ question a sentence sits under (a matching heading lifts its section),
@@ -30,6 +31,8 @@ from rag.words import STOPWORDS
 Embed = Callable[[list[str]], np.ndarray]
 
 W_COS, W_TERMS, W_HEAD, W_LEAD, W_TYPE, W_RANK, W_HOW = 0.5, 0.35, 0.3, 0.25, 0.12, 0.02, 0.08
+SCORE_ALL = 24  # sentences: up to this many in the sources, every one is embedded and scored
+LEXICAL_TOP = 6  # otherwise: the sentences sharing most rare question words, and what surrounds them
 SHORT = 4  # words: a sentence this short ("No.") is read with the one after it
 HEAD_FLOOR = 0.5  # heading similarity below this says nothing about the section
 NEIGHBOUR_DROP = 0.12  # a following sentence joins the best one when it scores within this much
@@ -147,36 +150,60 @@ class _Sent:
     score: float = 0.0
     pickable: bool = True
     lead: bool = False  # first sentence under a heading
+    idx: int = 0  # the sentence's index among its chunk's segments (neighbours differ by 1)
 
 
 class SentenceVectors:
-    """Sentence offsets and vectors per chunk, remembered across questions (bounded, LRU)."""
+    """Sentence offsets and vectors per chunk, remembered across questions (bounded, LRU).
+
+    Vectors are embedded per sentence, on demand: quoting asks only for the sentences worth
+    scoring (`pick`), focusing for all of them; what one asked for, the other reuses.
+    """
 
     def __init__(self, embed: Embed, capacity: int = 4096) -> None:
         self.embed = embed
         self.capacity = capacity
-        self._cache: OrderedDict[tuple[str, int], tuple[list, np.ndarray]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int], tuple[list, dict[int, np.ndarray]]] = OrderedDict()
 
-    def get(self, sources: Sequence[Source]) -> list[tuple[list[tuple[int, int, str]], np.ndarray]]:
-        """(segments, vectors) of each source; all unseen chunks' sentences embedded in one batch."""
-        keys = [(s.id, hash(s.text)) for s in sources]
-        todo: dict[tuple[str, int], tuple[str, list]] = {}
-        for k, s in zip(keys, sources):
-            if k not in self._cache and k not in todo:
-                todo[k] = (s.text, segments(s.text))
-        flat = [text[a:b] for text, segs in todo.values() for a, b, _ in segs]
-        vectors = self.embed(flat) if flat else None
-        at = 0
-        for k, (_, segs) in todo.items():
-            self._put(k, (segs, vectors[at : at + len(segs)] if vectors is not None else np.zeros((0, 1))))
-            at += len(segs)
+    def segments(self, sources: Sequence[Source]) -> list[list[tuple[int, int, str]]]:
+        """Each source's sentence segments (start, end, kind), no embedding."""
         out = []
-        for k in keys:
-            self._cache.move_to_end(k)
-            out.append(self._cache[k])
+        for s in sources:
+            key = (s.id, hash(s.text))
+            if key not in self._cache:
+                self._put(key, (segments(s.text), {}))
+            self._cache.move_to_end(key)
+            out.append(self._cache[key][0])
         return out
 
-    def _put(self, key: tuple[str, int], value: tuple[list, np.ndarray]) -> None:
+    def pick(
+        self, sources: Sequence[Source], wanted: Sequence[Sequence[int]] | None = None
+    ) -> list[tuple[list[tuple[int, int, str]], dict[int, np.ndarray]]]:
+        """(segments, {segment index: vector}) of each source, with at least the `wanted` indices
+        (default: all) embedded; everything missing goes to the model in one batch."""
+        segs_all = self.segments(sources)
+        entries = [self._cache[(s.id, hash(s.text))] for s in sources]
+        todo: dict[tuple[int, int], str] = {}
+        for i, (s, segs) in enumerate(zip(sources, segs_all)):
+            want = range(len(segs)) if wanted is None else wanted[i]
+            for j in want:
+                if j not in entries[i][1] and (id(entries[i]), j) not in todo:
+                    a, b, _ = segs[j]
+                    todo[(i, j)] = s.text[a:b]
+        if todo:
+            vectors = self.embed(list(todo.values()))
+            for (i, j), v in zip(todo, vectors):
+                entries[i][1][j] = v
+        return [(segs, entry[1]) for segs, entry in zip(segs_all, entries)]
+
+    def get(self, sources: Sequence[Source]) -> list[tuple[list[tuple[int, int, str]], np.ndarray]]:
+        """(segments, vectors) of each source, every sentence embedded (all unseen ones in one batch)."""
+        out = []
+        for segs, vecs in self.pick(sources):
+            out.append((segs, np.stack([vecs[j] for j in range(len(segs))]) if segs else np.zeros((0, 1))))
+        return out
+
+    def _put(self, key: tuple[str, int], value: tuple[list, dict]) -> None:
         self._cache[key] = value
         while len(self._cache) > self.capacity:
             self._cache.popitem(last=False)
@@ -219,20 +246,78 @@ def content_terms(text: str) -> list[str]:
     return list(dict.fromkeys(terms))
 
 
-def _sentences(sources: Sequence[Source], cache: SentenceVectors, qvec: np.ndarray) -> list[_Sent]:
+def _worth_scoring(
+    sources: Sequence[Source], segs_all: list[list[tuple[int, int, str]]], question: str
+) -> list[list[int]] | None:
+    """Which sentences to embed for scoring (None: all of them).
+
+    Embedding every sentence of five long chunks costs more than the quote's time budget (about 45
+    sentences for five SciFact abstracts). With more than `SCORE_ALL` sentences, only headings, the
+    `LEXICAL_TOP` sentences sharing most of the question's rarer words and each source's first
+    sentence are embedded and scored (then the best one's neighbours, which may join the quote).
+    """
+    total = sum(len(segs) for segs in segs_all)
+    if total <= SCORE_ALL:
+        return None
+    qterms = set(content_terms(question))
+    texts = [(i, j, s.text[a:b]) for i, (s, segs) in enumerate(zip(sources, segs_all)) for j, (a, b, _) in enumerate(segs)]
+    bags = [set(content_terms(t)) for _, _, t in texts]
+    df: dict[str, int] = {}
+    for bag in bags:
+        for t in bag & qterms:
+            df[t] = df.get(t, 0) + 1
+    idf = {t: math.log(1 + total / (1 + d)) for t, d in df.items()}
+    lexical = [sum(idf.get(t, 0.0) for t in bag & qterms) - 0.01 * i for (i, _, _), bag in zip(texts, bags)]
+    wanted = [set() for _ in sources]
+    for rank in sorted(range(len(texts)), key=lambda k: -lexical[k])[:LEXICAL_TOP]:
+        wanted[texts[rank][0]].add(texts[rank][1])
+    for i, segs in enumerate(segs_all):
+        heads = {j for j, (a, b, kind) in enumerate(segs) if kind == "heading" or sources[i].text[a:b].rstrip().endswith("?")}
+        wanted[i].update(heads | {j + 1 for j in heads if j + 1 < len(segs)} | ({0} if segs else set()))
+    return [sorted(w) for w in wanted]
+
+
+def _sentences(
+    sources: Sequence[Source], cache: SentenceVectors, qvec: np.ndarray, wanted: list[list[int]] | None = None
+) -> list[_Sent]:
     out: list[_Sent] = []
-    for s, (segs, vectors) in zip(sources, cache.get(sources)):
+    for s, (segs, vectors) in zip(sources, cache.pick(sources, wanted)):
         head, lead = 0.0, False
-        for (a, b, kind), vec in zip(segs, vectors):
+        for j, (a, b, kind) in enumerate(segs):
             text = s.text[a:b]
             is_head = kind == "heading" or text.rstrip().endswith("?")
-            sent = _Sent(s.n, a, b, text, kind, vec, head=head, pickable=not is_head and kind != "code", lead=lead)
-            if is_head:
+            vec = vectors.get(j)
+            if vec is not None:
+                pickable = not is_head and kind != "code"
+                out.append(_Sent(s.n, a, b, text, kind, vec, head=head, pickable=pickable, lead=lead, idx=j))
+            if is_head and vec is not None:
                 head = float(vec @ qvec)  # the sentences below it inherit how well it matches
             # the sentence right under an FAQ question is its direct answer ("No." and the one after it)
             lead = text.rstrip().endswith("?") if is_head else (lead and len(text.split()) <= SHORT)
-            out.append(sent)
     return out
+
+
+def _ranked(
+    sources: Sequence[Source],
+    cache: SentenceVectors,
+    qvec: np.ndarray,
+    question: str,
+    qtype: str | None,
+    wanted: list[list[int]] | None,
+) -> list[_Sent]:
+    """The scored sentences; a near-best one with the asked-for type is lifted above a best without."""
+    sents = _sentences(sources, cache, qvec, wanted)
+    if not any(s.pickable for s in sents):
+        return sents
+    _score(sents, qvec, question, qtype)
+    if qtype:
+        typed = [s for s in sents if s.pickable and has_type(s.text, qtype, question)]
+        best = max((s for s in sents if s.pickable), key=lambda s: s.score)
+        if typed and not has_type(best.text, qtype, question):
+            alt = max(typed, key=lambda s: s.score)
+            if alt.score >= best.score - 2 * W_TYPE - 0.05:
+                alt.score = best.score + 1e-6
+    return sents
 
 
 def _idf(sents: list[_Sent]) -> tuple[dict[str, float], list[set[str]]]:
@@ -301,12 +386,12 @@ def _choose(sents: list[_Sent], max_words: int) -> list[_Sent]:
     picks, used = [best], _words(best.text)
     i = sents.index(best)
     prev = sents[i - 1] if i > 0 else None
-    if _ANAPHORIC.match(best.text) and prev and prev.n == best.n and prev.pickable:
+    if _ANAPHORIC.match(best.text) and prev and prev.n == best.n and prev.idx == best.idx - 1 and prev.pickable:
         if used + _words(prev.text) <= max_words:  # "It rises 22 km" needs the sentence naming "it"
             picks.insert(0, prev)
             used += _words(prev.text)
     nxt = sents[i + 1] if i + 1 < len(sents) else None
-    if nxt and nxt.n == best.n and nxt.pickable and used + _words(nxt.text) <= max_words:
+    if nxt and nxt.n == best.n and nxt.idx == best.idx + 1 and nxt.pickable and used + _words(nxt.text) <= max_words:
         if nxt.score >= best.score - NEIGHBOUR_DROP or _ANAPHORIC.match(nxt.text) or used <= SHORT:
             picks.append(nxt)
             used += _words(nxt.text)
@@ -393,17 +478,17 @@ def extract_answer(
         max_words: About how many words the extract may have.
     """
     qtype = question_type(question)
-    sents = _sentences(sources, cache, qvec)
+    wanted = _worth_scoring(sources, cache.segments(sources), question)
+    sents = _ranked(sources, cache, qvec, question, qtype, wanted)
     if not any(s.pickable for s in sents):
         return Extract(text="", answered=False, qtype=qtype)
-    _score(sents, qvec, question, qtype)
-    if qtype:  # prefer a near-best sentence that has what is asked for over a best one that does not
-        typed = [s for s in sents if s.pickable and has_type(s.text, qtype, question)]
+    if wanted is not None:  # the best sentence's neighbours may join the quote: score them too
         best = max((s for s in sents if s.pickable), key=lambda s: s.score)
-        if typed and not has_type(best.text, qtype, question):
-            alt = max(typed, key=lambda s: s.score)
-            if alt.score >= best.score - 2 * W_TYPE - 0.05:
-                alt.score = best.score + 1e-6
+        i = next(k for k, src in enumerate(sources) if src.n == best.n)
+        near = {best.idx - 1, best.idx + 1} & set(range(len(cache.segments([sources[i]])[0])))
+        if not near <= set(wanted[i]):
+            wanted[i] = sorted(set(wanted[i]) | near)
+            sents = _ranked(sources, cache, qvec, question, qtype, wanted)
     picks = _choose(sents, max_words)
     spans = []
     for p in picks:
@@ -411,7 +496,7 @@ def extract_answer(
         spans.append(Span(p.n, start, end))
     by_n = {s.n: s for s in sources}
     text = " ".join(f"{' '.join(by_n[sp.n].text[sp.start : sp.end].split())} [{sp.n}]" for sp in spans)
-    present = set().union(*(set(content_terms(s.text)) for s in sents))
+    present = set().union(*(set(content_terms(s.text)) for s in sources))
     topic = [w for w in _WORD.findall(question) if w.lower() not in STOPWORDS and stem(w) in present]
     why = _why_unanswered(picks, question, qtype, sources, cache.embed)
     score = max(p.score for p in picks)

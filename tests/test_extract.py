@@ -153,3 +153,31 @@ def test_missing_terms_count_only_what_is_asked(question, missing):
 def test_strict_missing_terms_want_every_content_word():
     text = "Use Ollama: the model runs locally."
     assert missing_terms("How do I use Ollama instead of the bundled model?", [_src(text)], strict=True) == ["bundled"]
+
+
+def test_long_sources_embed_only_the_sentences_worth_scoring(embedder):
+    """Five long chunks: embedding every sentence costs more than the quote's budget, so only the
+    sentences sharing the question's rarer words (and the best one's neighbours) are embedded,
+    and the quote is the same one scoring every sentence finds."""
+    import rag.extract as extract
+
+    filler = [f"Plot {i} of the survey recorded ordinary weather and routine maintenance of the fences." for i in range(30)]
+    answer = "The hermit crabs on the northern beach moved into glass bottles after the storm."
+    texts = [" ".join(filler[:12] + [answer] + filler[12:]), " ".join(filler), " ".join(reversed(filler))]
+    sources = [Source(n=i + 1, id=f"c{i}", path=f"d{i}.md", page=None, text=t, score=0.5) for i, t in enumerate(texts)]
+    question = "What did the hermit crabs on the northern beach move into?"
+    qvec = embedder.embed_query(question)
+    sizes = []
+
+    def embed(sentences):
+        sizes.append(len(sentences))
+        return embedder.embed(sentences)
+
+    few = extract_answer(question, qvec, sources, SentenceVectors(embed))
+    assert answer in few.text and sum(sizes) < len(filler)  # far fewer than the 91 sentences
+    old, extract.SCORE_ALL = extract.SCORE_ALL, 10**9
+    try:
+        every = extract_answer(question, qvec, sources, SentenceVectors(embedder.embed))
+    finally:
+        extract.SCORE_ALL = old
+    assert every.text == few.text
