@@ -6,7 +6,7 @@ and is shown as soon as retrieval is done. Signals, all cheap on CPU:
 
 - the question's vector against each source sentence's vector (the same MiniLM vectors focusing
   uses; cached per chunk in `SentenceVectors`; with many sentences only those sharing the question's
-  rarer words, each source's first sentence and the best one's neighbours are embedded),
+  rarer words and the best one's neighbours are embedded),
 - overlap with the question's rarer words (IDF over the retrieved sentences: a word every
   sentence has says little),
 - the heading or FAQ question a sentence sits under (a matching heading lifts its section),
@@ -32,7 +32,8 @@ Embed = Callable[[list[str]], np.ndarray]
 
 W_COS, W_TERMS, W_HEAD, W_LEAD, W_TYPE, W_RANK, W_HOW = 0.5, 0.35, 0.3, 0.25, 0.12, 0.02, 0.08
 SCORE_ALL = 24  # sentences: up to this many in the sources, every one is embedded and scored
-LEXICAL_TOP = 6  # otherwise: the sentences sharing most rare question words, and what surrounds them
+LEXICAL_TOP = 4  # otherwise: the sentences sharing most rare question words (then the best one's neighbours)
+FIRST_SENTENCE = False  # score each source's first sentence too (PubMedQA: as good without, 2x faster)
 SHORT = 4  # words: a sentence this short ("No.") is read with the one after it
 HEAD_FLOOR = 0.5  # heading similarity below this says nothing about the section
 NEIGHBOUR_DROP = 0.12  # a following sentence joins the best one when it scores within this much
@@ -88,7 +89,12 @@ _QTYPES = [
     ),
     # "when" asks for a time only as the question word ("When was ...", "Since when ..."), not as a
     # conjunction inside the question ("what does it do when the documents do not answer?")
-    ("date", re.compile(r"^\W*(?:and |but |so |since |until |by )?when\b|\bwhat (?:year|date|day|month|time)\b|\bwhich year\b", re.I)),
+    (
+        "date",
+        re.compile(
+            r"^\W*(?:and |but |so |since |until |by )?when\b|\bwhat (?:year|date|day|month|time)\b|\bwhich year\b", re.I
+        ),
+    ),
     ("person", re.compile(r"\bwho(?:m|se)?\b", re.I)),
     ("place", re.compile(r"\bwhere\b|\bwhat (?:country|city|place|region)\b", re.I)),
 ]
@@ -253,14 +259,17 @@ def _worth_scoring(
 
     Embedding every sentence of five long chunks costs more than the quote's time budget (about 45
     sentences for five SciFact abstracts). With more than `SCORE_ALL` sentences, only headings, the
-    `LEXICAL_TOP` sentences sharing most of the question's rarer words and each source's first
-    sentence are embedded and scored (then the best one's neighbours, which may join the quote).
+    `LEXICAL_TOP` sentences sharing most of the question's rarer words (and each source's first
+    sentence with `FIRST_SENTENCE`) are embedded and scored, then the best one's neighbours, which
+    may join the quote.
     """
     total = sum(len(segs) for segs in segs_all)
     if total <= SCORE_ALL:
         return None
     qterms = set(content_terms(question))
-    texts = [(i, j, s.text[a:b]) for i, (s, segs) in enumerate(zip(sources, segs_all)) for j, (a, b, _) in enumerate(segs)]
+    texts = [
+        (i, j, s.text[a:b]) for i, (s, segs) in enumerate(zip(sources, segs_all)) for j, (a, b, _) in enumerate(segs)
+    ]
     bags = [set(content_terms(t)) for _, _, t in texts]
     df: dict[str, int] = {}
     for bag in bags:
@@ -272,8 +281,12 @@ def _worth_scoring(
     for rank in sorted(range(len(texts)), key=lambda k: -lexical[k])[:LEXICAL_TOP]:
         wanted[texts[rank][0]].add(texts[rank][1])
     for i, segs in enumerate(segs_all):
-        heads = {j for j, (a, b, kind) in enumerate(segs) if kind == "heading" or sources[i].text[a:b].rstrip().endswith("?")}
-        wanted[i].update(heads | {j + 1 for j in heads if j + 1 < len(segs)} | ({0} if segs else set()))
+        heads = {
+            j for j, (a, b, kind) in enumerate(segs) if kind == "heading" or sources[i].text[a:b].rstrip().endswith("?")
+        }
+        wanted[i].update(
+            heads | {j + 1 for j in heads if j + 1 < len(segs)} | ({0} if segs and FIRST_SENTENCE else set())
+        )
     return [sorted(w) for w in wanted]
 
 

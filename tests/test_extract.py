@@ -146,7 +146,10 @@ def _src(text: str) -> Source:
     ],
 )
 def test_missing_terms_count_only_what_is_asked(question, missing):
-    text = "Use Ollama: the model runs locally. Keep the index current with separate projects. Error VS-17 means disk full."
+    text = (
+        "Use Ollama: the model runs locally. Keep the index current with separate projects. "
+        "Error VS-17 means disk full."
+    )
     assert missing_terms(question, [_src(text)]) == missing
 
 
@@ -161,7 +164,9 @@ def test_long_sources_embed_only_the_sentences_worth_scoring(embedder):
     and the quote is the same one scoring every sentence finds."""
     import rag.extract as extract
 
-    filler = [f"Plot {i} of the survey recorded ordinary weather and routine maintenance of the fences." for i in range(30)]
+    filler = [
+        f"Plot {i} of the survey recorded ordinary weather and routine maintenance of the fences." for i in range(30)
+    ]
     answer = "The hermit crabs on the northern beach moved into glass bottles after the storm."
     texts = [" ".join(filler[:12] + [answer] + filler[12:]), " ".join(filler), " ".join(reversed(filler))]
     sources = [Source(n=i + 1, id=f"c{i}", path=f"d{i}.md", page=None, text=t, score=0.5) for i, t in enumerate(texts)]
