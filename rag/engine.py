@@ -22,7 +22,8 @@ from rag.types import Answer, Source, Timings
 from rag.words import ABSTAINS, STOPWORDS
 
 if TYPE_CHECKING:
-    from rag.extract import Extract, SentenceVectors
+    from rag.extract import Extract
+    from rag.sentence_vectors import SentenceVectors
 
 Event = Union[str, Answer]
 
@@ -151,7 +152,7 @@ class Engine:
         tried when the `tried` sources above the threshold do not answer ("How big can a file be?":
         the 50 MB limit scores 0.27, a passage about file counts 0.32).
         """
-        from rag.extract import missing_terms
+        from rag.answered import missing_terms
 
         floor = threshold - self.settings.relevance_band
         band = [s for s in candidates if s.score >= floor]
@@ -172,7 +173,7 @@ class Engine:
     @cached_property
     def sentences(self) -> SentenceVectors:
         """Sentence vectors per chunk, shared by quoting and focusing (each chunk embedded once)."""
-        from rag.extract import SentenceVectors
+        from rag.sentence_vectors import SentenceVectors
 
         return SentenceVectors(lambda sentences: self.embedder.embed(sentences, batch_size=FOCUS_BATCH))
 
@@ -279,7 +280,7 @@ class Engine:
 
     def quote_text(self, question: str, extract: Extract) -> str:
         """The quotes, or, when they do not answer what is asked, a plain statement of that."""
-        from rag.extract import unanswered_text
+        from rag.answered import unanswered_text
 
         return extract.text if extract.answered else unanswered_text(question, extract)
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from rag.app import build_engine
-from rag.extract import SentenceVectors, extract_answer, missing_terms, question_type
+from rag.answered import missing_terms, question_type
+from rag.extract import SentenceVectors, extract_answer
 from rag.settings import Settings
 from rag.types import Source
 from tests.helpers import sync
