@@ -299,10 +299,14 @@ class Engine:
         return answer
 
     def _quote(self, question, relevant, extract, rewritten, timings, started, error) -> Iterator[Event]:
-        answer = self._quote_answer(question, relevant, extract, rewritten, timings, error)
+        # The quote is shown at once; the citation check on it follows in the final Answer, as it
+        # does after a generated answer has streamed (it cannot change a quote's text: every [n]
+        # exists and points at the sentence it was cut from).
+        text = self.quote_text(question, extract)
         if timings.first_token_s is None:
             timings.first_token_s = time.perf_counter() - started
-        yield answer.text
+        yield text
+        answer = self._quote_answer(question, relevant, extract, rewritten, timings, error)
         timings.total_s = time.perf_counter() - started
         yield answer
 
@@ -354,7 +358,8 @@ class Engine:
     def _verify(self, answer: Answer) -> None:
         from rag.verify import attach_citations, check_answer
 
-        result = check_answer(answer.text, answer.sources, self.embedder)
+        # the sentences quoting and focusing embedded are not embedded again
+        result = check_answer(answer.text, answer.sources, self.embedder, known=self.sentences.known(answer.sources))
         answer.text = result.text
         answer.per_sentence = result.per_sentence
         answer.invalid_citations = result.invalid_citations

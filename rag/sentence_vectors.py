@@ -62,6 +62,19 @@ class SentenceVectors:
             out.append((segs, np.stack([vecs[j] for j in range(len(segs))]) if segs else np.zeros((0, 1))))
         return out
 
+    def known(self, sources: Sequence[Source]) -> dict[str, np.ndarray]:
+        """The vectors already embedded for these sources' sentences, by whitespace-collapsed text
+        (what the citation check can reuse instead of embedding the same sentences again)."""
+        out = {}
+        for s in sources:
+            entry = self._cache.get((s.id, hash(s.text)))
+            if entry is not None:
+                segs, vecs = entry
+                for j, v in list(vecs.items()):
+                    a, b, _ = segs[j]
+                    out[" ".join(s.text[a:b].split())] = v
+        return out
+
     def _put(self, key: tuple[str, int], value: tuple[list, dict]) -> None:
         self._cache[key] = value
         while len(self._cache) > self.capacity:

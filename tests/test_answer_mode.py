@@ -64,6 +64,18 @@ def test_auto_quotes_for_the_bundled_model_without_generating(indexed, embedder)
     assert any("22 kilometres" in src[sp.n].text[sp.start : sp.end] for sp in answer.spans)
 
 
+def test_the_quote_shows_before_its_citation_check_runs(indexed, embedder, monkeypatch):
+    import rag.verify
+
+    checked, real = [], rag.verify.check_answer
+    monkeypatch.setattr(rag.verify, "check_answer", lambda *a, **k: checked.append(1) or real(*a, **k))
+    events = build_engine(indexed, embedder=embedder).stream("How tall is Olympus Mons?")
+    first = next(events)
+    assert isinstance(first, str) and "22 kilometres" in first and not checked  # shown, not yet checked
+    answer = list(events)[-1]
+    assert checked == [1] and answer.per_sentence and answer.text == first  # checked after; a quote stays as shown
+
+
 def test_generate_mode_lets_the_bundled_model_write(indexed, embedder):
     engine = build_engine(indexed.model_copy(update={"answer_mode": "generate"}), embedder=embedder)
     answer = engine.ask("What is a sourdough starter?")

@@ -118,6 +118,28 @@ def test_parse_citations(sentence, expected):
 # --- checking ------------------------------------------------------------------------------
 
 
+def test_known_vectors_are_reused_not_embedded_again(embedder):
+    """The engine hands the check the sentence vectors quoting already computed."""
+
+    class Counting:
+        def __init__(self):
+            self.texts = []
+
+        def embed(self, texts, **kw):
+            self.texts += list(texts)
+            return embedder.embed(texts, **kw)
+
+    answer = "Mars has two small moons, Phobos and Deimos. [1] Olympus Mons rises about 22 km. [2]"  # quotes
+    found = sources(MARS, OLYMPUS)
+    plain, counting = check_answer(answer, found, embedder), Counting()
+    both = sentences(MARS + " " + OLYMPUS)
+    known = {" ".join(t.split()): v for t, v in zip(both, embedder.embed(both))}
+    reused = check_answer(answer, found, counting, known=known)
+    assert counting.texts == ["Olympus Mons rises about 22 km."]  # the one text nobody had embedded
+    assert [(r.status, r.best) for r in reused.per_sentence] == [(r.status, r.best) for r in plain.per_sentence]
+    assert [r.support for r in reused.per_sentence] == pytest.approx([r.support for r in plain.per_sentence], abs=1e-3)
+
+
 def test_invalid_citation_is_removed_and_flagged(embedder):
     answer = "Mars has two small moons [7]. Its red colour comes from rust in the dust [1, 7]."
     result = check_answer(answer, sources(MARS), embedder)
