@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag.app import build_engine
@@ -181,9 +182,29 @@ def test_long_sources_embed_only_the_sentences_worth_scoring(embedder):
 
     few = extract_answer(question, qvec, sources, SentenceVectors(embed))
     assert answer in few.text and sum(sizes) < len(filler)  # far fewer than the 91 sentences
+    assert len(sizes) == 1  # the best sentence's neighbours came in the same batch: one call to the model
     old, extract.SCORE_ALL = extract.SCORE_ALL, 10**9
     try:
         every = extract_answer(question, qvec, sources, SentenceVectors(embedder.embed))
     finally:
         extract.SCORE_ALL = old
     assert every.text == few.text
+
+
+def test_too_few_missing_words_to_refuse_cost_no_model_call():
+    """A third of the asked words must be absent to say "not answered": one missing word of four
+    cannot refuse, paraphrase or not, so it is not embedded (each call costs ~15 ms on 2 cores)."""
+    from rag.answered import why_unanswered
+
+    text = "The hermit crabs on the northern beach moved into glass bottles after the storm."
+    sent = type("Pick", (), {"text": text, "vector": np.ones(3) / 3**0.5})()
+    calls = []
+    question = "Which glass bottles did the hermit crabs on the northern beach choose?"
+
+    def embed(words):
+        calls.append(words)
+        return np.zeros((len(words), 3))  # every missing word far from the quote: absent
+
+    assert why_unanswered([sent], question, None, [_src(text)], embed) is None and calls == []
+    assert why_unanswered([sent], "Which hermit crabs chose sunlit lagoons?", None, [_src(text)], embed)
+    assert calls == [["chose", "sunlit", "lagoons"]]
