@@ -44,6 +44,7 @@ class Row:
     chunks: int
     times_s: list[float]
     target_ms: float | None = None
+    baseline_s: list[float] | None = None  # the same questions, measured the old way in the same run
 
     def cells(self) -> str:
         ms = sorted(t * 1000 for t in self.times_s if t is not None)  # None: no token (nothing written)
@@ -51,6 +52,8 @@ class Row:
             return f"{self.name:<38} {self.chunks:>7}   no timings"
         p50, p95 = statistics.median(ms), ms[min(len(ms) - 1, int(0.95 * len(ms)))]
         ratio = f"{p50 / self.target_ms:5.2f}  (target {self.target_ms:g} ms)" if self.target_ms else "    -"
+        if self.baseline_s:
+            ratio += f"  {p50 / (1000 * statistics.median(self.baseline_s)):.2f}x baseline"
         return f"{self.name:<38} {self.chunks:>7} {p50:8.1f} {p95:8.1f}   {ratio}"
 
 
@@ -172,23 +175,33 @@ def bench_first_text(settings, embedder, retriever, queries: list[str], size: in
 
     Cold every time: the query's vector and the chunks' sentence vectors are forgotten before each
     question, so it includes embedding the query, hybrid retrieval, embedding the top-5 chunks'
-    sentences, picking the quote and the citation check on it (a chat that asks again about the
-    same chunks is faster). No LLM is loaded.
+    sentences and picking the quote (the citation check on the quote runs after it is shown, for
+    the final answer; a chat that asks again about the same chunks is faster). No LLM is loaded.
+    Baseline, the same questions interleaved: every sentence of the top-5 chunks embedded and scored
+    (rag.extract.SCORE_ALL unlimited), which is what quoting did before it chose what to embed.
     """
+    import rag.extract
     from rag.engine import Engine
 
     s = settings.model_copy(update={"top_k": 5, "relevance_threshold": -1.0, "answer_mode": "extract", "hybrid": True})
     engine = Engine(s, retriever, lambda: None, embedder=embedder)
-    first, extract = [], []
+    default = rag.extract.SCORE_ALL
+    times: dict[int, tuple[list, list]] = {default: ([], []), 10**9: ([], [])}
     for q in queries[:n]:
-        embedder._recent.clear()
-        engine.__dict__.pop("sentences", None)
-        t = engine.ask(q).timings
-        first.append(t.first_token_s)
-        extract.append(t.extract_s)
+        for score_all, (first, extract) in times.items():
+            rag.extract.SCORE_ALL = score_all
+            embedder._recent.clear()
+            engine.__dict__.pop("sentences", None)
+            t = engine.ask(q).timings
+            first.append(t.first_token_s)
+            extract.append(t.extract_s)
+    rag.extract.SCORE_ALL = default
+    (first, extract), (first_all, extract_all) = times.values()
     return [
-        Row(f"first text, extract ({len(first)} q)", size, first, target_ms=500),
-        Row("  of which quoting (after retrieval)", size, extract, target_ms=150),
+        Row(f"first text, extract ({len(first)} q)", size, first, target_ms=500, baseline_s=first_all),
+        Row("  of which quoting (after retrieval)", size, extract, target_ms=150, baseline_s=extract_all),
+        Row("  baseline: first text, every sentence", size, first_all),
+        Row("  baseline: quoting, every sentence", size, extract_all),
     ]
 
 

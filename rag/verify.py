@@ -85,7 +85,6 @@ PER_CLAIM = 3  # source sentences embedded per claim sentence (see _keep)
 EMBED_GROUP = 8  # texts per embed call, grouped by length (see _embed)
 
 
-
 @dataclass
 class SentenceSupport:
     """How well one answer sentence is backed; offsets point into `VerifyResult.text`."""
