@@ -32,7 +32,7 @@ __all__ = ["Extract", "SentenceVectors", "Span", "extract_answer"]
 
 W_COS, W_TERMS, W_HEAD, W_LEAD, W_TYPE, W_RANK, W_HOW = 0.5, 0.35, 0.3, 0.25, 0.12, 0.02, 0.08
 SCORE_ALL = 12  # sentences: up to this many in the sources, every one is embedded and scored
-LEXICAL_TOP = 4  # otherwise: the sentences sharing most rare question words (then the best one's neighbours)
+LEXICAL_TOP = 3  # otherwise: the sentences sharing most rare question words (then the best one's neighbours)
 LEXICAL_NEIGHBOURS = 1  # ...and the neighbours of the first of them, in the same batch (saves a second one)
 FIRST_SENTENCE = False  # score each source's first sentence too (PubMedQA: as good without, 2x faster)
 SHORT = 4  # words: a sentence this short ("No.") is read with the one after it
