@@ -100,7 +100,7 @@ def _worth_scoring(
     sentence with `FIRST_SENTENCE`) are embedded and scored, then the best one's neighbours, which
     may join the quote. The first `LEXICAL_NEIGHBOURS` of them bring their neighbours into the same
     batch: a call to the model costs ~15 ms on 2 cores whatever its length, and the best sentence is
-    usually the lexical first (PubMedQA 60 + SciFact 50: 1.8 -> 1.3 calls per quote). `SCORE_ALL`
+    usually the lexical first (PubMedQA 60 + SciFact 50: 2.2 -> 1.3 calls per quote). `SCORE_ALL`
     is 12, not more: 18-24 sentences embedded at once took 450-600 ms (SciFact at 10k chunks).
     """
     total = sum(len(segs) for segs in segs_all)
