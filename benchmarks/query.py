@@ -187,15 +187,17 @@ def bench_first_text(settings, embedder, retriever, queries: list[str], size: in
     engine = Engine(s, retriever, lambda: None, embedder=embedder)
     default = rag.extract.SCORE_ALL
     times: dict[int, tuple[list, list]] = {default: ([], []), 10**9: ([], [])}
-    for q in queries[:n]:
-        for score_all, (first, extract) in times.items():
-            rag.extract.SCORE_ALL = score_all
-            embedder._recent.clear()
-            engine.__dict__.pop("sentences", None)
-            t = engine.ask(q).timings
-            first.append(t.first_token_s)
-            extract.append(t.extract_s)
-    rag.extract.SCORE_ALL = default
+    try:
+        for q in queries[:n]:
+            for score_all, (first, extract) in times.items():
+                rag.extract.SCORE_ALL = score_all
+                embedder._recent.clear()
+                engine.__dict__.pop("sentences", None)
+                t = engine.ask(q).timings
+                first.append(t.first_token_s)
+                extract.append(t.extract_s)
+    finally:
+        rag.extract.SCORE_ALL = default
     (first, extract), (first_all, extract_all) = times.values()
     return [
         Row(f"first text, extract ({len(first)} q)", size, first, target_ms=500, baseline_s=first_all),

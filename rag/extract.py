@@ -110,19 +110,14 @@ def _worth_scoring(
     texts = [
         (i, j, s.text[a:b]) for i, (s, segs) in enumerate(zip(sources, segs_all)) for j, (a, b, _) in enumerate(segs)
     ]
-    bags = [set(content_terms(t)) for _, _, t in texts]
-    df: dict[str, int] = {}
-    for bag in bags:
-        for t in bag & qterms:
-            df[t] = df.get(t, 0) + 1
-    idf = {t: math.log(1 + total / (1 + d)) for t, d in df.items()}
+    idf, bags = _idf([t for _, _, t in texts])
     lexical = [sum(idf.get(t, 0.0) for t in bag & qterms) - 0.01 * i for (i, _, _), bag in zip(texts, bags)]
     wanted = [set() for _ in sources]
     for r, rank in enumerate(sorted(range(len(texts)), key=lambda k: -lexical[k])[:LEXICAL_TOP]):
         i, j = texts[rank][0], texts[rank][1]
         wanted[i].add(j)
         if r < LEXICAL_NEIGHBOURS:
-            wanted[i].update({j - 1, j + 1} & set(range(len(segs_all[i]))))
+            wanted[i].update(_neighbours(j, len(segs_all[i])))
     for i, segs in enumerate(segs_all):
         heads = {
             j for j, (a, b, kind) in enumerate(segs) if kind == "heading" or sources[i].text[a:b].rstrip().endswith("?")
@@ -131,6 +126,11 @@ def _worth_scoring(
             heads | {j + 1 for j in heads if j + 1 < len(segs)} | ({0} if segs and FIRST_SENTENCE else set())
         )
     return [sorted(w) for w in wanted]
+
+
+def _neighbours(j: int, count: int) -> set[int]:
+    """The indices next to sentence j among a chunk's `count` sentences."""
+    return {j - 1, j + 1} & set(range(count))
 
 
 def _sentences(
@@ -176,8 +176,9 @@ def _ranked(
     return sents
 
 
-def _idf(sents: list[_Sent]) -> tuple[dict[str, float], list[set[str]]]:
-    bags = [set(content_terms(s.text)) for s in sents]
+def _idf(texts: list[str]) -> tuple[dict[str, float], list[set[str]]]:
+    """IDF of each content word over `texts` (the retrieved sentences), and each text's word set."""
+    bags = [set(content_terms(t)) for t in texts]
     df: dict[str, int] = {}
     for bag in bags:
         for t in bag:
@@ -187,7 +188,7 @@ def _idf(sents: list[_Sent]) -> tuple[dict[str, float], list[set[str]]]:
 
 
 def _score(sents: list[_Sent], qvec: np.ndarray, question: str, qtype: str | None) -> None:
-    idf, bags = _idf(sents)
+    idf, bags = _idf([s.text for s in sents])
     qterms = content_terms(question)
     top = max((idf.get(t, math.log(1 + len(sents))) for t in qterms), default=1.0)
     weight = {t: idf.get(t, top) for t in qterms}
@@ -271,14 +272,15 @@ def extract_answer(
         max_words: About how many words the extract may have.
     """
     qtype = question_type(question)
-    wanted = _worth_scoring(sources, cache.segments(sources), question)
+    segs_all = cache.segments(sources)
+    wanted = _worth_scoring(sources, segs_all, question)
     sents = _ranked(sources, cache, qvec, question, qtype, wanted)
     if not any(s.pickable for s in sents):
         return Extract(text="", answered=False, qtype=qtype)
     if wanted is not None:  # the best sentence's neighbours may join the quote: score them too
         best = max((s for s in sents if s.pickable), key=lambda s: s.score)
         i = next(k for k, src in enumerate(sources) if src.n == best.n)
-        near = {best.idx - 1, best.idx + 1} & set(range(len(cache.segments([sources[i]])[0])))
+        near = _neighbours(best.idx, len(segs_all[i]))
         if not near <= set(wanted[i]):
             wanted[i] = sorted(set(wanted[i]) | near)
             sents = _ranked(sources, cache, qvec, question, qtype, wanted)
