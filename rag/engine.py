@@ -104,10 +104,13 @@ class Engine:
             return
         timings.extract_s = time.perf_counter() - started - timings.retrieve_s
         events = self._answer(asked, relevant, extract, history or [], rewritten, temperature, timings, started, mode)
-        for event in events:
-            if isinstance(event, Answer):
-                event.searched_query = query  # what retrieval saw, shown next to the sources
-            yield event
+        try:
+            for event in events:
+                if isinstance(event, Answer):
+                    event.searched_query = query  # what retrieval saw, shown next to the sources
+                yield event
+        finally:
+            events.close()  # a stream stopped by its reader stops the model at once, as `yield from` did
 
     # -- steps ------------------------------------------------------------------------------
 
