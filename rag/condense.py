@@ -19,9 +19,6 @@ import re
 
 from rag.words import STOPWORDS
 
-# Kept for callers of the earlier engine-level helper: words that may point back into the history.
-ANAPHORA = frozenset("it its it's they them their theirs this that these those he she his her there such".split())
-
 AUX = frozenset(
     "am is are was were be been being do does did can could will would shall should may might must "
     "has have had".split()
@@ -35,6 +32,8 @@ PREPOSITIONS = frozenset(
 )
 PLURAL_PRONOUNS = frozenset("they them their theirs he she him his her".split())
 DEMONSTRATIVES = frozenset("this these those".split())  # "that" is often a relative pronoun: see _points_back
+# Words that may point back into the history ("there" is not one: "is there a limit?" asks afresh)
+ANAPHORA = PLURAL_PRONOUNS | DEMONSTRATIVES | frozenset("it its that one ones".split())
 # Words that name no topic: a question made only of these and function words cannot be searched alone.
 GENERIC = frozenset(
     "do done doing get gets got make makes made use uses used using work works worked working take "
@@ -105,7 +104,7 @@ def follow_up_kind(question: str) -> str | None:
     low = [w.lower() for w in words]
     if not low:
         return None
-    if any(_points_back(words, i) for i in range(len(words))):
+    if set(low) & ANAPHORA and any(_points_back(words, i) for i in range(len(words))):
         return "pronoun"
     if low[0] in OPENERS or tuple(low[:2]) in ELLIPSIS_PAIRS or low[-1] == "too" or low[-2:] == ["as", "well"]:
         return "ellipsis"

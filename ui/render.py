@@ -170,7 +170,7 @@ def sources_html(session: Session) -> str:
 
 
 def searched_html(question: str, answer: Answer) -> str:
-    """ "Searched for: ..." above a turn's sources, when retrieval searched for more than the question."""
+    """The "Searched for: ..." line above a turn's sources, when retrieval searched for more than the question."""
     searched = answer.searched_query or answer.rewritten_query
     if not searched or searched.strip() == (question or "").strip():
         return ""
