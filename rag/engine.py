@@ -15,11 +15,12 @@ import numpy as np
 
 from rag import prompts
 from rag.answer_mode import BOTH_HEADER, llm_failure, mostly_unsupported, replaced_note, resolve_mode
+from rag.condense import depends_on_history, heuristic_condense
 from rag.errors import EmptyCollection, QuestionError
 from rag.llm import LLMBackend, LLMError
 from rag.settings import Settings
 from rag.types import Answer, Source, Timings
-from rag.words import ABSTAINS, STOPWORDS
+from rag.words import ABSTAINS
 
 if TYPE_CHECKING:
     from rag.extract import Extract
@@ -27,30 +28,10 @@ if TYPE_CHECKING:
 
 Event = Union[str, Answer]
 
-ANAPHORA = frozenset("it its it's they them their theirs this that these those he she his her there such".split())
 REPEAT_TAIL = 50  # characters; a tail seen earlier in the answer means the model is looping
 # Sentences embedded per batch when focusing: each batch is padded to its longest sentence, so small
 # batches waste less on a few dozen sentences of mixed length (measured 25% faster than 64).
 FOCUS_BATCH = 8
-
-
-def key_words(text: str) -> list[str]:
-    """Content words of a question, in order, without duplicates (for the cheap condense)."""
-    seen: list[str] = []
-    for word in re.findall(r"[\w][\w.-]*[\w]|\w", text):
-        if word.lower() not in STOPWORDS and word not in seen:
-            seen.append(word)
-    return seen
-
-
-def heuristic_condense(history: list[dict], question: str) -> str:
-    """Make a follow-up searchable without an LLM: add the previous question's key words."""
-    words = {w.lower().strip("?.!,") for w in question.split()}
-    previous = next((m["content"] for m in reversed(history) if m.get("role") == "user"), "")
-    if not previous or (len(words) >= 6 and not words & ANAPHORA):
-        return question
-    extra = [w for w in key_words(previous) if w.lower() not in words]
-    return f"{question} ({' '.join(extra)})" if extra else question
 
 
 class Engine:
@@ -117,16 +98,29 @@ class Engine:
             relevant, extract = self.worded(asked, candidates, threshold, len(relevant)) or (relevant, extract)
         if not relevant:
             timings.total_s = time.perf_counter() - started
-            yield self._abstain(candidates, rewritten, threshold, timings)
+            answer = self._abstain(candidates, rewritten, threshold, timings)
+            answer.searched_query = query
+            yield answer
             return
         timings.extract_s = time.perf_counter() - started - timings.retrieve_s
-        yield from self._answer(asked, relevant, extract, history or [], rewritten, temperature, timings, started, mode)
+        events = self._answer(asked, relevant, extract, history or [], rewritten, temperature, timings, started, mode)
+        try:
+            for event in events:
+                if isinstance(event, Answer):
+                    event.searched_query = query  # what retrieval saw, shown next to the sources
+                yield event
+        finally:
+            events.close()  # a stream stopped by its reader stops the model at once, as `yield from` did
 
     # -- steps ------------------------------------------------------------------------------
 
     def standalone_query(self, question: str, history: list[dict]) -> tuple[str, str | None]:
-        """The search query for `question`; the second value is set when it was rewritten."""
-        if not history:
+        """The search query for `question`; the second value is set when it was rewritten.
+
+        Only a question that depends on the conversation is rewritten (rag.condense); a standalone
+        one is searched as written, by the LLM path too.
+        """
+        if not history or not depends_on_history(question):
             return question, None
         mode = self.settings.condense
         if mode == "llm" or (mode == "auto" and self.llm.name != "embedded"):

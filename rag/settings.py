@@ -158,8 +158,9 @@ class Settings(BaseSettings):
     extract_words: int = Field(default=60, ge=10, le=400, description="About how many words a quoted answer has.")
     condense: Literal["auto", "llm", "heuristic"] = Field(
         default="auto",
-        description="How follow-ups become standalone search queries: `llm` asks the model, `heuristic` adds the "
-        "previous question's key words, `auto` uses the LLM except for the tiny embedded default.",
+        description="How follow-ups (questions that depend on the conversation; others are searched as written) "
+        "become standalone search queries: `llm` asks the model, `heuristic` puts the previous question's subject "
+        "in place of a pronoun or adds its key words, `auto` uses the LLM except for the tiny embedded default.",
     )
 
     # Chat UI (ui/; see `rag chat`)
