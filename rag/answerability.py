@@ -129,9 +129,7 @@ class Verdict:
     best: float = 0.0
     null_median: float = 0.0
     null_high: float = 0.0
-    floor: float = 0.0  # least cosine a source needed to count
-    asked: int = 0  # words of the question that say what is asked
-    unmatched: list[str] = field(default_factory=list)  # of those, found in no source by spelling or meaning
+    floor: float = 0.0  # least cosine a source needed to count (with every key term found)
     reason: str = ""  # why not: "far" (nothing near enough) or "unanswered" (on topic, what is asked is absent)
 
     def as_dict(self) -> dict:
@@ -141,9 +139,9 @@ class Verdict:
 
 
 # -- calibrated on the tune splits (benchmarks/answerability.py) ------------------------------------
-WORD_NEAR = 0.65  # a key term this close to a word of the sources (MiniLM, words alone) is there by meaning
+WORD_NEAR = 0.6  # a key term this close to a word of the sources (MiniLM, words alone) is there by meaning
 TERM_SENTENCE = 0.4  # ... or this close to one of the sources' embedded sentences
-NULL_GAP = -0.05  # the band's floor: at least this far above what unrelated questions score (upper quartile)
+NULL_GAP = 0.0  # the band's floor: at least this far above what unrelated questions score (upper quartile)
 
 
 def vocabulary(sources: Sequence[Source]) -> list[str]:
