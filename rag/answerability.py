@@ -183,8 +183,11 @@ def checked(
         return extract
     weak = verbs(question)
     terms = [t for t in missing_terms(question, sources, strict=band) if t not in weak]
+    needed = 1 if band else max(1.0, MISSING_SHARE * len(asked_words(question)))
+    if len(terms) < needed:  # too few to refuse even if none were there in meaning: no words embedded
+        return replace(extract, answered=True, why_unanswered=None)
     absent = unmatched(terms, sources, words, sentences)
-    refused = bool(absent) if band else bool(absent) and len(absent) >= MISSING_SHARE * len(asked_words(question))
+    refused = len(absent) >= needed
     why = f"say nothing about {_join([chr(34) + w + chr(34) for w in absent])}" if refused else None
     return replace(extract, answered=not refused, why_unanswered=why)
 
