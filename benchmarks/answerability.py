@@ -93,7 +93,8 @@ def build_sets(split: str, names: list[str], work: Path) -> list[dict]:
         elif name == "helpdesk":
             base = REPO / "tests" / "data" / "helpdesk"
             if (base / f"{split}.jsonl").is_file():
-                jobs.append({"name": name, "docs": str(base / "docs"), "items": _items(_jsonl(base / f"{split}.jsonl"), name)})
+                items = _items(_jsonl(base / f"{split}.jsonl"), name)
+                jobs.append({"name": name, "docs": str(base / "docs"), "items": items})
         elif name == "fixture" and split == "tune":
             rows = _jsonl(REPO / "tests" / "data" / "qa" / "qa.jsonl")
             jobs.append({"name": name, "docs": str(REPO / "tests" / "data" / "docs"), "items": _items(rows, name)})
@@ -186,7 +187,8 @@ def metrics(rows: list[dict]) -> dict:
 
 def run_worker(tree: Path, jobs_file: Path, out: Path, home: Path) -> list[dict]:
     env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2")}
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", str(jobs_file), "--out", str(out), "--home", str(home)]
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", str(jobs_file), "--out", str(out)]
+    cmd += ["--home", str(home)]
     subprocess.run(cmd, env=env, cwd=tree, check=True)
     return _jsonl(out)
 
@@ -208,7 +210,8 @@ def report(results: dict[str, list[dict]]) -> None:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--split", choices=("tune", "holdout"), default="tune")
-    p.add_argument("--sets", default="samples,helpdesk,fixture,pubmedqa,scifact-pubmedqa,scifact-samples,pubmedqa-short")
+    sets = "samples,helpdesk,fixture,pubmedqa,scifact-pubmedqa,scifact-samples,pubmedqa-short"
+    p.add_argument("--sets", default=sets)
     p.add_argument("--baseline", default="39c0fec", help="commit of the rule to compare with ('' for none)")
     p.add_argument("--workdir", type=Path, default=None, help="keep collections here between runs")
     p.add_argument("--features", type=Path, default=None, help="write the new rule's per-question rows here")
@@ -232,7 +235,8 @@ def main(argv: list[str] | None = None) -> None:
         tree = work / f"tree-{args.baseline}"
         if not tree.is_dir():
             tree.mkdir()
-            archive = subprocess.run(["git", "-C", str(REPO), "archive", args.baseline], check=True, capture_output=True)
+            git = ["git", "-C", str(REPO), "archive", args.baseline]
+            archive = subprocess.run(git, check=True, capture_output=True)
             subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
         results["baseline"] = run_worker(tree, jobs_file, work / f"baseline-{args.split}.jsonl", work / "home")
     if args.features:
