@@ -23,6 +23,7 @@ from rag.types import Answer, Source, Timings
 from rag.words import ABSTAINS
 
 if TYPE_CHECKING:
+    from rag.answerability import CollectionNull, Verdict, WordVectors
     from rag.extract import Extract
     from rag.sentence_vectors import SentenceVectors
 
@@ -32,6 +33,7 @@ REPEAT_TAIL = 50  # characters; a tail seen earlier in the answer means the mode
 # Sentences embedded per batch when focusing: each batch is padded to its longest sentence, so small
 # batches waste less on a few dozen sentences of mixed length (measured 25% faster than 64).
 FOCUS_BATCH = 8
+WORD_BATCH = 64  # single words pad to a few word pieces: one large batch is one call to the model
 
 
 class Engine:
@@ -42,6 +44,7 @@ class Engine:
         self.retriever = retriever
         self._llm = llm
         self.embedder = embedder or getattr(retriever, "embedder", None)
+        self._null: tuple[str | None, CollectionNull] | None = None
 
     @property
     def llm(self) -> LLMBackend:
@@ -92,10 +95,11 @@ class Engine:
                 f" - add some with `rag ingest PATH --collection {self.settings.collection}`."
             )
         asked = question if rewritten is None else query
-        relevant = [s for s in candidates if s.score >= threshold]
-        extract = self.extract(asked, relevant) if relevant else None
-        if extract is None or not extract.answered:  # lower-scoring sources may still answer it
-            relevant, extract = self.worded(asked, candidates, threshold, len(relevant)) or (relevant, extract)
+        if self.embedder is None:  # nothing to quote or match words with: the score alone decides
+            relevant, extract = [s for s in candidates if s.score >= threshold], None
+        else:
+            verdict, extract = self.judge(asked, candidates, threshold)
+            relevant = verdict.sources
         if not relevant:
             timings.total_s = time.perf_counter() - started
             answer = self._abstain(candidates, rewritten, threshold, timings)
@@ -134,26 +138,42 @@ class Engine:
         rewritten = heuristic_condense(history, question)
         return rewritten, (rewritten if rewritten != question else None)
 
-    def worded(
-        self, question: str, candidates: list[Source], threshold: float, tried: int = 0
-    ) -> tuple[list[Source], Extract | None] | None:
-        """Sources scoring under the threshold that answer in the documents' own words (None: none do).
+    def judge(self, question: str, candidates: list[Source], threshold: float) -> tuple[Verdict, Extract | None]:
+        """Which candidates answer `question`, on the evidence (rag/answerability.py), and their quote."""
+        from rag.answerability import judge
 
-        MiniLM gives short questions low cosines even against the passage that answers them ("How do
-        I upload a zip file?" scores 0.26 against the FAQ that says how). Up to `relevance_band` under
-        the threshold a source counts only with stronger evidence than its score: every content word
-        of the question appears in the sources, and the quote finds what the question asks for. Also
-        tried when the `tried` sources above the threshold do not answer ("How big can a file be?":
-        the 50 MB limit scores 0.27, a passage about file counts 0.32).
-        """
-        from rag.answered import missing_terms
+        def sentences(sources: list[Source]) -> np.ndarray | None:  # what quoting embedded, reused
+            known = self.sentences.known(sources)
+            return np.stack(list(known.values())) if known else None
 
-        floor = threshold - self.settings.relevance_band
-        band = [s for s in candidates if s.score >= floor]
-        if len(band) <= tried or missing_terms(question, band, strict=True):  # nothing new to quote from
-            return None
-        extract = self.extract(question, band)
-        return (band, extract) if extract is not None and extract.answered else None
+        band = self.settings.relevance_band
+        return judge(question, candidates, threshold, band, self.collection_null(), self.extract, self.words, sentences)
+
+    def collection_null(self) -> CollectionNull:
+        """What unrelated questions score in this collection, measured once per version of it."""
+        from rag import generation
+        from rag.answerability import CollectionNull
+
+        version = generation.current(self.settings.home, getattr(self.retriever, "name", self.settings.collection))
+        if self._null is None or self._null[0] != version:
+            # a stand-in retriever without vector search has no null: the threshold and band decide
+            known = hasattr(self.retriever, "search_vector")
+            self._null = (version, CollectionNull.measure(self._best_cosines) if known else CollectionNull(0.0, 0.0))
+        return self._null[1]
+
+    def _best_cosines(self, questions: list[str]) -> list[float]:
+        """Each question's best cosine in the collection (dense search, one batch of embeddings)."""
+        search = self.retriever.search_vector
+        vectors = self.embedder.embed(questions)
+        hits = [search(q, v, top_k=1, hybrid=False, threshold=-1.0) for q, v in zip(questions, vectors)]
+        return [h[0].score if h else 0.0 for h in hits]
+
+    @cached_property
+    def words(self) -> WordVectors:
+        """Single-word vectors for matching a question's key terms by meaning (each word embedded once)."""
+        from rag.answerability import WordVectors
+
+        return WordVectors(lambda words: self.embedder.embed(words, batch_size=WORD_BATCH))
 
     def _abstain(self, closest: list[Source], rewritten: str | None, threshold: float, timings: Timings) -> Answer:
         shown = closest[:3]

@@ -93,15 +93,18 @@ class Settings(BaseSettings):
         default=0.3,
         ge=-1.0,
         le=1.0,
-        description="Minimum cosine similarity for a source to count; with none above it the answer abstains.",
+        description="Cosine similarity at which a source counts on its score (its quote must still carry what is "
+        "asked); under it, sources count only on more evidence (see `relevance_band`), and with none the answer "
+        "abstains.",
     )
     relevance_band: float = Field(
         default=0.2,
         ge=0.0,
         le=2.0,
-        description="How far below the threshold a source may score and still count, when every content word "
-        "of the question appears in the sources and the quote answers it: short questions in the documents' "
-        "own words often score low with MiniLM (\"How do I upload a zip file?\": 0.26). 0 turns it off.",
+        description="How far below the threshold a source may score and still count, when every key word of the "
+        "question is in the sources by spelling or by meaning and the quote answers it; never below what unrelated "
+        "questions score in the collection (measured once per collection version). MiniLM scores everyday wording "
+        "low (\"How do I upload a zip file?\": 0.26 against the FAQ that says how). 0 turns it off.",
     )
     mmr: bool = Field(default=False, description="Diversify sources with maximal marginal relevance.")
     mmr_lambda: float = Field(
