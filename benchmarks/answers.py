@@ -120,9 +120,8 @@ def pubmedqa_sets(workdir: Path, split: str, n: int | None, seed: int) -> list[Q
     def split_of(pmid: str) -> str:
         return side.get(pmid) or ("tune" if int(hashlib.sha1(pmid.encode()).hexdigest(), 16) % 2 else "holdout")
 
-    pool = [
-        Item(pmid, e["QUESTION"], e["LONG_ANSWER"]) for pmid, e in sorted(data.items()) if split_of(pmid) in _splits(split)
-    ]
+    wanted = _splits(split)
+    pool = [Item(pmid, e["QUESTION"], e["LONG_ANSWER"]) for pmid, e in sorted(data.items()) if split_of(pmid) in wanted]
     return [QSet("pubmedqa-long", "pubmedqa", docs, _sample(pool, n, seed))] + [s for s in short if s.items]
 
 
@@ -259,7 +258,7 @@ def run(args, workdir: Path) -> None:
         for qs in sets:
             for side in sides if qs.corpus not in opened else []:
                 info = side.call(op="open", name=qs.corpus, docs=str(qs.docs))
-                print(f"{side.label}: {qs.corpus} {info['chunks']} chunks (ingest {info['ingest_s']} s) from {info['rag']}")
+                print(f"{side.label}: {qs.corpus} {info['chunks']} chunks (ingest {info['ingest_s']} s), {info['rag']}")
             opened.add(qs.corpus)
             results[qs.name] = {s.label: [] for s in sides}
             for i, item in enumerate(qs.items):

@@ -10,8 +10,12 @@ and is shown as soon as retrieval is done. Signals, all cheap on CPU:
 - overlap with the question's rarer words (IDF over the retrieved sentences: a word every
   sentence has says little),
 - the heading or FAQ question a sentence sits under (a matching heading lifts its section),
-- the answer type the question asks for (a number for "how many", a date for "when", a name for
-  "who", a place for "where"), which also decides whether the sources answer at all.
+- the answer type the question asks for (a number for "how many", a date or duration for "when", a
+  name for "who", a place for "where", an enumeration for "Can it read PDFs?" / "which file types"),
+  which also decides whether the sources answer at all,
+- the sentence's role (rag/quote_signals.py): a study's aim restates the question, a bold FAQ line
+  is a heading whose answer is the line under it.
+Weights were tuned with benchmarks/answers.py on its tune splits only.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ __all__ = ["Extract", "SentenceVectors", "Span", "extract_answer"]
 W_COS, W_TERMS, W_HEAD, W_LEAD, W_TYPE, W_RANK, W_HOW = 0.5, 0.35, 0.3, 0.25, 0.12, 0.01, 0.08
 W_LIST = 0.15  # an enumeration naming what a yes/no or "which kinds" question asks about
 W_AIM = 0.15  # a study's aim restates the question: "To evaluate renal damage after ..."
-W_AIM_YES_NO = 0.0  # ...but it is as near to a yes/no conclusion as any sentence (PubMedQA long answers: 0.36 -> 0.26 covered)
+# ...but for a yes/no question the aim is as near to the conclusion as any sentence
+W_AIM_YES_NO = 0.0  # (PubMedQA long answers covered 0.36 -> 0.26 with it at 0.15)
 SCORE_ALL = 12  # sentences: up to this many in the sources, every one is embedded and scored
 LEXICAL_TOP = 5  # otherwise: the sentences sharing most rare question words (then the best one's neighbours)
 LEXICAL_TYPE = 0.5  # ...plus this share of the rarest question word's weight for holding the asked type
@@ -100,8 +105,9 @@ def _worth_scoring(
     """Which sentences to embed for scoring (None: all of them).
 
     Embedding every sentence of five long chunks costs more than the quote's time budget (about 45
-    sentences for five SciFact abstracts). With more than `SCORE_ALL` sentences, only headings, the
-    `LEXICAL_TOP` sentences sharing most of the question's rarer words (and each source's first
+    sentences for five SciFact abstracts). With more than `SCORE_ALL` sentences, only headings (and
+    the answer under each FAQ question), the `LEXICAL_TOP` sentences sharing most of the question's
+    rarer words or holding the asked type (and each source's first
     sentence with `FIRST_SENTENCE`) are embedded and scored, then the best one's neighbours, which
     may join the quote. The first `LEXICAL_NEIGHBOURS` of them bring their neighbours into the same
     batch: a call to the model costs ~15 ms on 2 cores whatever its length, and the best sentence is

@@ -27,7 +27,9 @@ def samples(tmp_path_factory, embedder):
     return build_engine(settings, embedder=embedder, store=store)
 
 
-@pytest.mark.parametrize("question", ["Can it read PDFs?", "Which file types can it read?", "What formats are supported?"])
+@pytest.mark.parametrize(
+    "question", ["Can it read PDFs?", "Which file types can it read?", "What formats are supported?"]
+)
 def test_the_list_of_formats_answers_what_it_can_read(samples, question):
     answer = samples.ask(question)
     assert not answer.abstained
