@@ -64,7 +64,7 @@ _QTYPES = [
         "number",
         re.compile(
             r"\bhow (?:many|much|long|tall|high|far|big|large|old|often|heavy|hot|cold|deep|fast)\b"
-            r"|\bwhat (?:percentage|percent|number|proportion|size|temperature)\b",
+            r"|\bwhat (?:percentage|percent|number|proportion|share|fraction|size|temperature)\b",
             re.I,
         ),
     ),

@@ -28,7 +28,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.answered import WORD, content_terms, has_type, question_type, stem, why_unanswered
-from rag.quote_signals import asks_kinds, is_aim, is_list, is_question_line, number_strength, terms
+from rag.quote_signals import (
+    asks_kinds,
+    is_aim,
+    is_background,
+    is_finding,
+    is_list,
+    is_question_line,
+    number_strength,
+    terms,
+)
 from rag.sentence_vectors import SentenceVectors
 from rag.types import Source
 from rag.words import STOPWORDS
@@ -40,6 +49,8 @@ W_LIST = 0.15  # an enumeration naming what a yes/no or "which kinds" question a
 W_AIM = 0.15  # a study's aim restates the question: "To evaluate renal damage after ..."
 # ...but for a yes/no question the aim is as near to the conclusion as any sentence
 W_AIM_YES_NO = 0.0  # (PubMedQA long answers covered 0.36 -> 0.26 with it at 0.15)
+W_BACKGROUND = 0.1  # what was known before sets the question up: "X is defined as ..."
+W_FINDING = 0.05  # what a study found answers it: "significantly higher", "no difference"
 SCORE_ALL = 12  # sentences: up to this many in the sources, every one is embedded and scored
 LEXICAL_TOP = 5  # otherwise: the sentences sharing most rare question words (then the best one's neighbours)
 LEXICAL_TYPE = 0.5  # ...plus this share of the rarest question word's weight for holding the asked type
@@ -215,6 +226,10 @@ def _score(sents: list[_Sent], qvec: np.ndarray, question: str, qtype: str | Non
         typed = 0.0 if qtype is None else W_TYPE * (2 * _type_strength(s.text, qtype, question) - 1)
         if is_aim(s.text):
             typed -= W_AIM_YES_NO if yes_no else W_AIM
+        if is_background(s.text):
+            typed -= W_BACKGROUND
+        if is_finding(s.text):
+            typed += W_FINDING
         # "Can it read PDFs?" / "Which file types ...": the list naming the item answers it
         if (kinds or (yes_no and share > 0)) and is_list(s.text):
             typed += W_LIST
@@ -234,7 +249,7 @@ def _score(sents: list[_Sent], qvec: np.ndarray, question: str, qtype: str | Non
 def _type_strength(text: str, qtype: str, question: str) -> float:
     """How clearly `text` holds the asked type, 0..1 (a figure in digits beats "three manikin intubations")."""
     if qtype == "number":
-        return number_strength(text)
+        return number_strength(text, question)
     return float(has_type(text, qtype, question))
 
 

@@ -25,6 +25,20 @@ _AIM = re.compile(
     r"|were to|was to|is to)\b)",
     re.I,
 )
+# what is known already, which sets the question up: "X is defined as ...", "little is known about ..."
+_BACKGROUND = re.compile(
+    r"\b(?:is|are) (?:defined as|thought to|believed to|not uncommon)|\b(?:has|have) been (?:reported|suggested|"
+    r"proposed|shown|described|recognized|studied)|\blittle is known|\bremains? (?:unclear|unknown|controversial)"
+    r"|^\W*(?:the )?intent of this|^\W*first, to\b",
+    re.I,
+)
+# what a study found: a comparison, a significance, a change ("significantly higher", "no difference")
+_FINDING = re.compile(
+    r"\b(?:significant(?:ly)?|p\s*[<=>]|compared (?:with|to)|higher|lower|greater|fewer|more likely|less likely"
+    r"|increased?|decreased?|reduc(?:ed|tion)|improve(?:d|ment)|differences?|associated with|correlated"
+    r"|no longer|most common|steepest)\b",
+    re.I,
+)
 _DIGIT = re.compile(r"\d")
 _NUMBER_WORD = re.compile(
     r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
@@ -35,12 +49,26 @@ _NUMBER_WORD = re.compile(
 _LIST = re.compile(r"(?:^|:\s*)(?:[^,;:]{1,32},\s+){2,}[^,;:]{1,32}(?:,\s+)?(?:and|or)\s")
 # a question asking which kinds of things ("Which file types ...", "What formats ...")
 _KINDS = re.compile(r"\b(?:which|what)\b(?:\s+\w+)?\s+(?:types?|formats?|kinds?|sorts?|languages?|extensions?)\b", re.I)
+_ASKS_SHARE = re.compile(r"\b(?:percent(?:age)?|proportion|share|fraction|rate)\b", re.I)
+_PERCENT = re.compile(r"\d\s*%|\bper ?cent\b", re.I)
+_ASKS_DURATION = re.compile(r"\bhow long\b|\b(?:time|duration)\b", re.I)
+_DURATION = re.compile(r"\d\s*(?:s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?|days?|weeks?|months?|years?)\b", re.I)
 _MARKUP = re.compile(r"[*_`#>\s]+$")
 
 
 def is_aim(text: str) -> bool:
     """Does the sentence state what a study set out to do (and so echo the question)?"""
     return bool(_AIM.match(text))
+
+
+def is_background(text: str) -> bool:
+    """Does the sentence state what was known before (and so set the question up, not answer it)?"""
+    return bool(_BACKGROUND.search(text))
+
+
+def is_finding(text: str) -> bool:
+    """Does the sentence report a finding (a comparison, a significance, a change)?"""
+    return bool(_FINDING.search(text))
 
 
 def is_question_line(text: str) -> bool:
@@ -61,9 +89,16 @@ def asks_kinds(question: str) -> bool:
     return bool(_KINDS.search(question))
 
 
-def number_strength(text: str) -> float:
-    """1 for a figure in digits, 0.5 for a number in words ("fourteen"), 0 for none."""
-    return 1.0 if _DIGIT.search(text) else 0.5 if _NUMBER_WORD.search(text) else 0.0
+def number_strength(text: str, question: str = "") -> float:
+    """How clearly `text` holds the figure asked for: 1 for a figure in digits (a percentage for
+    "what share", a duration for "how long"), 0.5 for a bare or spelled-out number, 0 for none."""
+    if not _DIGIT.search(text):
+        return 0.5 if _NUMBER_WORD.search(text) else 0.0
+    if _ASKS_SHARE.search(question):
+        return 1.0 if _PERCENT.search(text) else 0.5
+    if _ASKS_DURATION.search(question):
+        return 1.0 if _DURATION.search(text) else 0.5
+    return 1.0
 
 
 def term(word: str) -> str:
