@@ -11,7 +11,7 @@ import pytest
 
 from rag.app import build_engine, build_store
 from rag.extract import SentenceVectors, extract_answer
-from rag.quote_signals import asks_kinds, is_aim, is_list, is_question_line, term
+from rag.quote_signals import asks_kinds, is_aim, is_background, is_list, is_question_line, number_strength, term
 from rag.settings import Settings
 from rag.types import Source
 from ui.launch import SAMPLES_COLLECTION, ensure_samples
@@ -72,3 +72,8 @@ def test_signals():
     assert not is_question_line("Yes, under **Wi-Fi > Advanced**.")
     assert term("PDFs") == term("PDF") and term("formats") == term("format") and term("class") == "class"
     assert asks_kinds("Which file types can it read?") and not asks_kinds("Which port does the cable use?")
+    assert is_background("Nasal polyposis is defined as a chronic disease of the sinuses.")
+    share, how_long = "What share of riders wear helmets?", "How long does the crossing take?"
+    assert number_strength("Of 63 riders, 27% wear helmets.", share) == 1.0
+    assert number_strength("A questionnaire went to 63 riders on four teams.", share) == 0.5
+    assert number_strength("It takes 94 minutes.", how_long) > number_strength("It ran 40 times.", how_long) > 0
