@@ -49,7 +49,7 @@ W_LIST = 0.15  # an enumeration naming what a yes/no or "which kinds" question a
 W_AIM = 0.15  # a study's aim restates the question: "To evaluate renal damage after ..."
 # ...but for a yes/no question the aim is as near to the conclusion as any sentence
 W_AIM_YES_NO = 0.0  # (PubMedQA long answers covered 0.36 -> 0.26 with it at 0.15)
-W_BACKGROUND = 0.1  # what was known before sets the question up: "X is defined as ..."
+W_BACKGROUND = 0.05  # what was known before sets the question up: "X is defined as ..."
 W_FINDING = 0.05  # what a study found answers it: "significantly higher", "no difference"
 SCORE_ALL = 12  # sentences: up to this many in the sources, every one is embedded and scored
 LEXICAL_TOP = 5  # otherwise: the sentences sharing most rare question words (then the best one's neighbours)
