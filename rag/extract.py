@@ -220,30 +220,36 @@ def _score(sents: list[_Sent], qvec: np.ndarray, question: str, qtype: str | Non
     top = max((idf.get(t, math.log(1 + len(sents))) for t in qterms), default=1.0)
     weight = {t: idf.get(t, top) for t in qterms}
     total = sum(weight.values()) or 1.0
-    how_to, yes_no, kinds = bool(_HOW_TO.search(question)), bool(_YES_NO_Q.match(question)), asks_kinds(question)
+    asks = {"how_to": bool(_HOW_TO.search(question)), "yes_no": bool(_YES_NO_Q.match(question))}
+    asks["kinds"] = asks_kinds(question)
     for s, bag in zip(sents, bags):
         share = sum(w for t, w in weight.items() if t in bag) / total
-        typed = 0.0 if qtype is None else W_TYPE * (2 * _type_strength(s.text, qtype, question) - 1)
-        if is_aim(s.text):
-            typed -= W_AIM_YES_NO if yes_no else W_AIM
-        if is_background(s.text):
-            typed -= W_BACKGROUND
-        if is_finding(s.text):
-            typed += W_FINDING
-        # "Can it read PDFs?" / "Which file types ...": the list naming the item answers it
-        if (kinds or (yes_no and share > 0)) and is_list(s.text):
-            typed += W_LIST
-        if how_to and _INSTRUCTION.search(s.text):
-            typed += W_HOW
-        if yes_no and _YES_NO_A.match(s.text) and s.head >= HEAD_FLOOR:  # "Yes." answers its own FAQ question
-            typed += W_TYPE
         s.score = (
             W_COS * float(s.vector @ qvec)
             + W_TERMS * share
             + (W_HEAD + W_LEAD * s.lead) * max(0.0, (s.head - HEAD_FLOOR) / (1 - HEAD_FLOOR))
-            + typed
+            + _kind(s, question, qtype, asks, share)
             - W_RANK * (s.n - 1)
         )
+
+
+def _kind(s: _Sent, question: str, qtype: str | None, asks: dict[str, bool], share: float) -> float:
+    """What the sentence's type and role add: the asked type, a finding, a list; an aim or background."""
+    out = 0.0 if qtype is None else W_TYPE * (2 * _type_strength(s.text, qtype, question) - 1)
+    if is_aim(s.text):
+        out -= W_AIM_YES_NO if asks["yes_no"] else W_AIM
+    if is_background(s.text):
+        out -= W_BACKGROUND
+    if is_finding(s.text):
+        out += W_FINDING
+    # "Can it read PDFs?" / "Which file types ...": the list naming the item answers it
+    if (asks["kinds"] or (asks["yes_no"] and share > 0)) and is_list(s.text):
+        out += W_LIST
+    if asks["how_to"] and _INSTRUCTION.search(s.text):
+        out += W_HOW
+    if asks["yes_no"] and _YES_NO_A.match(s.text) and s.head >= HEAD_FLOOR:  # "Yes." answers its own FAQ question
+        out += W_TYPE
+    return out
 
 
 def _type_strength(text: str, qtype: str, question: str) -> float:
