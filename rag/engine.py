@@ -197,8 +197,19 @@ class Engine:
             return None
         from rag.extract import extract_answer
 
-        qvec = self.embedder.embed_query(question)  # remembered from retrieval
-        return extract_answer(question, qvec, sources, self.sentences, self.settings.extract_words)
+        focused = self.without_common_words(question)
+        qvec = self.embedder.embed_query(focused)  # remembered from retrieval when nothing was dropped
+        return extract_answer(focused, qvec, sources, self.sentences, self.settings.extract_words)
+
+    def without_common_words(self, question: str) -> str:
+        """The question without the words most of the collection contains (see Retriever.common_words):
+        choosing among the retrieved sentences, "where does ragspace keep its data?" is about "data"."""
+        share = self.settings.common_word_share
+        common = self.retriever.common_words(question, share) if share < 1 and hasattr(self.retriever, "common_words") else []
+        if not common:
+            return question
+        pattern = r"\b(?:" + "|".join(re.escape(w) for w in common) + r")\b"
+        return " ".join(re.sub(pattern, " ", question).split())
 
     def focus(self, question: str, sources: list[Source], llm: LLMBackend) -> list[str] | None:
         """Source texts cut to the model's `source_tokens` around the question (None = use them whole)."""

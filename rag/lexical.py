@@ -206,6 +206,17 @@ class LexicalIndex:
                 self._paths = (version, [r[0] for r in rows])
             return self._paths[1]
 
+    def shares(self, words: list[str]) -> dict[str, float]:
+        """The share of rows each word occurs in (porter-stemmed, as `search` matches it)."""
+        out: dict[str, float] = {}
+        with self._lock:
+            total = int(self.db.execute(f"SELECT COUNT(*) FROM {self.docs}").fetchone()[0])
+            for word in dict.fromkeys(words):
+                alts = _alternatives(word)
+                if alts and total:
+                    out[word] = self._matching(f'"{alts[0]}"') / total
+        return out
+
     def _matching(self, term: str) -> int:
         sql = f"SELECT COUNT(*) FROM {self.fts} WHERE {self.fts} MATCH ?"
         return int(self.db.execute(sql, (term,)).fetchone()[0])

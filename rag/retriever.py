@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 NO_THRESHOLD = -1.0
 MIN_FETCH = 50  # candidates per ranking before fusion / MMR / glob filtering
+# Below this many chunks a word's share of them says little (in 3 chunks every word is "common").
+COMMON_MIN_ROWS = 12
 # A filtered Chroma query costs ~70-130 ms at 100k chunks whatever the filter; an unfiltered one
 # ~0.1 ms per result. A glob is applied after the query unless that needs more rows than this.
 MAX_POST_FILTER = 1000
@@ -198,6 +200,27 @@ class Retriever:
             # the collection was rebuilt (swapped) since we opened it: reopen once by name
             self.close()
             return self._search(query, vector, **options)
+
+    def common_words(self, question: str, share: float, min_rows: int = COMMON_MIN_ROWS) -> list[str]:
+        """The question's content words found in more than `share` of the collection's chunks.
+
+        A word most passages contain ("ragspace" in ragspace's own guide, "patients" in clinical
+        abstracts) says nothing about which passage answers, yet it dominates a short question's
+        embedding. Never all of the question's content words: the rarest one stays.
+        """
+        from rag.words import STOPWORDS
+
+        words = [w for w in re.findall(r"[A-Za-z][\w'-]*", question) if w.lower() not in STOPWORDS and len(w) > 2]
+        if len(words) < 2:
+            return []
+        _, lex = self._open()
+        if not self._lex_in_step or lex.count() < min_rows:
+            return []
+        shares = lex.shares([w.lower() for w in words])
+        common = [w for w in words if shares.get(w.lower(), 0.0) > share]
+        if len(common) == len(words):
+            common.remove(min(common, key=lambda w: shares.get(w.lower(), 0.0)))
+        return common
 
     def _search(
         self,

@@ -106,6 +106,14 @@ class Settings(BaseSettings):
         "questions score in the collection (measured once per collection version). MiniLM scores everyday wording "
         "low (\"How do I upload a zip file?\": 0.26 against the FAQ that says how). 0 turns it off.",
     )
+    common_word_share: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        description="Choosing the sentence to quote, a question word found in more than this share of the "
+        "collection's chunks is left out of the question (\"ragspace\" in ragspace's own guide says nothing about "
+        "which passage answers). 1 keeps every word.",
+    )
     mmr: bool = Field(default=False, description="Diversify sources with maximal marginal relevance.")
     mmr_lambda: float = Field(
         default=0.5, ge=0.0, le=1.0, description="MMR trade-off: 1 = relevance only, 0 = diversity only."

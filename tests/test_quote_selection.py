@@ -77,3 +77,27 @@ def test_signals():
     assert number_strength("Of 63 riders, 27% wear helmets.", share) == 1.0
     assert number_strength("A questionnaire went to 63 riders on four teams.", share) == 0.5
     assert number_strength("It takes 94 minutes.", how_long) > number_strength("It ran 40 times.", how_long) > 0
+
+
+def test_a_word_most_of_the_collection_has_does_not_choose_the_quote(samples):
+    """"ragspace" is in 60% of the samples' chunks: it picks the one-line "ragspace is a RAG system"
+    over the FAQ answer (cosine 0.72 vs 0.29 with it, 0.18 vs 0.83 for the FAQ heading without it)."""
+    from rag.engine import Engine
+
+    question = "where does ragspace keep its data?"
+    assert samples.retriever.common_words(question, 0.5) == ["ragspace"]
+    assert samples.retriever.common_words("Is my data private?", 0.5) == []
+    answer = samples.ask(question)
+    assert "RAG_HOME" in answer.text and not answer.abstained, answer.text
+    keep_all = Engine(samples.settings.model_copy(update={"common_word_share": 1.0}), samples.retriever, samples._llm)
+    assert "RAG_HOME" not in keep_all.ask(question).text
+
+
+def test_the_rarest_word_always_stays(samples):
+    """With every content word over the share, all but the rarest go: the question never empties."""
+    lex = samples.retriever._open()[1]
+    shares = lex.shares(["ragspace", "index", "chunks"])
+    assert all(v > 0 for v in shares.values()), shares
+    rarest = min(shares, key=shares.get)
+    common = samples.retriever.common_words("ragspace index chunks", 0.0)
+    assert sorted(common) == sorted(set(shares) - {rarest})
