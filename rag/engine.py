@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Callable, Generator, Iterator, Union
 import numpy as np
 
 from rag import prompts
-from rag.answer_mode import BOTH_HEADER, llm_failure, mostly_unsupported, replaced_note, resolve_mode
+from rag.answer_mode import (
+    BOTH_HEADER,
+    invented,
+    llm_failure,
+    mostly_unsupported,
+    replaced_note,
+    resolve_mode,
+    should_replace,
+)
 from rag.errors import EmptyCollection, QuestionError
 from rag.llm import LLMBackend, LLMError
 from rag.settings import Settings
@@ -268,12 +276,11 @@ class Engine:
             return
         answer.mode, answer.spans = mode, (extract.spans if prefix else [])
         if requested == "auto" and extract and extract.text and not answer.abstained:
-            flagged, claims = mostly_unsupported(answer.per_sentence)
-            if claims and flagged * 2 > claims:
-                generated = answer.text
-                quoted = self._quote_answer(question, relevant, extract, rewritten, timings, None)
-                answer = quoted
-                answer.generated, answer.note = generated, replaced_note(flagged, claims)
+            if should_replace(answer.per_sentence):
+                rows = answer.per_sentence
+                generated, note = answer.text, replaced_note(*mostly_unsupported(rows), invented(rows))
+                answer = self._quote_answer(question, relevant, extract, rewritten, timings, None)
+                answer.generated, answer.note = generated, note
                 answer.backend, answer.model = llm.name, llm.model
         timings.total_s = time.perf_counter() - started
         yield answer
