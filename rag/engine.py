@@ -26,6 +26,7 @@ from rag.answer_mode import (
 from rag.errors import EmptyCollection, QuestionError
 from rag.llm import LLMBackend, LLMError
 from rag.settings import Settings
+from rag.sources import arrange
 from rag.types import Answer, Source, Timings
 from rag.words import ABSTAINS, STOPWORDS
 
@@ -119,16 +120,25 @@ class Engine:
                 f" - add some with `rag ingest PATH --collection {self.settings.collection}`."
             )
         asked = question if rewritten is None else query
-        relevant = [s for s in candidates if s.score >= threshold]
+        # numbered 1..n by score before anything quotes or cites them (rag.sources)
+        relevant, near = arrange([s for s in candidates if s.score >= threshold])
         extract = self.extract(asked, relevant) if relevant else None
         if extract is None or not extract.answered:  # lower-scoring sources may still answer it
-            relevant, extract = self.worded(asked, candidates, threshold, len(relevant)) or (relevant, extract)
+            worded = self.worded(asked, candidates, threshold, len(relevant))
+            relevant, extract, near = worded or (relevant, extract, near)
         if not relevant:
             timings.total_s = time.perf_counter() - started
             yield self._abstain(candidates, rewritten, threshold, timings)
             return
         timings.extract_s = time.perf_counter() - started - timings.retrieve_s
-        yield from self._answer(asked, relevant, extract, history or [], rewritten, temperature, timings, started, mode)
+        events = self._answer(asked, relevant, extract, history or [], rewritten, temperature, timings, started, mode)
+        try:
+            for event in events:
+                if isinstance(event, Answer):
+                    event.also_near = near  # retrieved but far below the best: named, not cited
+                yield event
+        finally:
+            events.close()  # a stream stopped by its reader stops the model at once, as `yield from` did
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -150,7 +160,7 @@ class Engine:
 
     def worded(
         self, question: str, candidates: list[Source], threshold: float, tried: int = 0
-    ) -> tuple[list[Source], Extract | None] | None:
+    ) -> tuple[list[Source], Extract | None, list[Source]] | None:
         """Sources scoring under the threshold that answer in the documents' own words (None: none do).
 
         MiniLM gives short questions low cosines even against the passage that answers them ("How do
@@ -158,16 +168,17 @@ class Engine:
         the threshold a source counts only with stronger evidence than its score: every content word
         of the question appears in the sources, and the quote finds what the question asks for. Also
         tried when the `tried` sources above the threshold do not answer ("How big can a file be?":
-        the 50 MB limit scores 0.27, a passage about file counts 0.32).
+        the 50 MB limit scores 0.27, a passage about file counts 0.32). Returns the band as listed
+        (rag.sources.arrange), its quote, and the sources set aside as "also near".
         """
         from rag.answered import missing_terms
 
         floor = threshold - self.settings.relevance_band
-        band = [s for s in candidates if s.score >= floor]
+        band, near = arrange([s for s in candidates if s.score >= floor])
         if len(band) <= tried or missing_terms(question, band, strict=True):  # nothing new to quote from
             return None
         extract = self.extract(question, band)
-        return (band, extract) if extract is not None and extract.answered else None
+        return (band, extract, near) if extract is not None and extract.answered else None
 
     def _abstain(self, closest: list[Source], rewritten: str | None, threshold: float, timings: Timings) -> Answer:
         shown = closest[:3]

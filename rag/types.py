@@ -114,6 +114,10 @@ class Source:
     def to_dict(self) -> dict:
         return {"n": self.n, "path": self.path, "page": self.page, "score": round(self.score, 4), "text": self.text}
 
+    def near_dict(self) -> dict:
+        """As an "also near" entry (rag.sources): where it is and how close, without the text."""
+        return {"path": self.path, "page": self.page, "score": round(self.score, 4)}
+
 
 @dataclass
 class Unsupported:
@@ -155,6 +159,7 @@ class Answer:
     generated: str | None = None  # the model's answer when quotes replaced it
     llm_error: str | None = None  # the LLM could not run: what failed and the fix
     per_sentence: list = field(default_factory=list, repr=False)  # rag.verify.SentenceSupport of each sentence
+    also_near: list[Source] = field(default_factory=list)  # retrieved, but far below the best: not cited, not listed
 
     def to_dict(self) -> dict:
         return {
@@ -166,6 +171,7 @@ class Answer:
             "llm_error": self.llm_error,
             "abstained": self.abstained,
             "sources": [s.to_dict() for s in self.sources],
+            "also_near": [s.near_dict() for s in self.also_near],
             "unsupported": [asdict(u) for u in self.unsupported],
             "invalid_citations": self.invalid_citations,
             "rewritten_query": self.rewritten_query,

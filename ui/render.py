@@ -160,12 +160,25 @@ def sources_html(session: Session) -> str:
     for rank, (i, turn) in enumerate(reversed(groups)):
         label = "closest passages, no answer" if turn.answer.abstained and not turn.answer.backend else "sources"
         items = "".join(source_html(s, i, cited_spans(turn.answer, s), open_=rank == 0) for s in turn.answer.sources)
+        items += also_near_html(turn.answer.also_near)
         items += images_html(turn.images)
         out.append(
             f'<details class="rag-turn" {"open" if rank == 0 else ""}><summary>Q{i}: {text(turn.question)}'
             f" <small>({label})</small></summary>{items}</details>"
         )
     return "".join(out)
+
+
+def also_near_html(near: list[Source]) -> str:
+    """Passages retrieved but far below the best (rag.sources): named, not listed as sources."""
+    if not near:
+        return ""
+    names = ", ".join(
+        f'<span title="{attr(s.path)}">{text(file_name(s.path))}{f" · page {s.page}" if s.page else ""}'
+        f" ({s.score:.2f})</span>"
+        for s in near
+    )
+    return f'<div class="rag-also-near">Also near: {names}</div>'
 
 
 def source_html(s: Source, turn_no: int, spans: list[tuple[int, int]], open_: bool = False) -> str:
