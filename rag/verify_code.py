@@ -5,9 +5,9 @@ A small model answering "how do I ...?" writes fluent commands that no source ha
 word overlap stays high, while the one thing a user would copy is invented. Here they become terms
 that must appear exactly in the sources:
 
-- cmd: the head of a command (program and subcommand: "rag sync") in a code span with two or more
-  words, or after a program the sources use, in prose ("run rag sync"); each other plain word of
-  it (`pip install ragtools`) is a cmd piece of its own;
+- cmd: the head of a command (program and subcommand: "rag sync") in a code span, or after a
+  program the sources use, in prose ("run rag sync"); each other plain word of it (`pip install
+  ragtools`) is a cmd piece of its own, and so is a code span of one plain word (`rake`);
 - flag: --foo, -x (the part before "=");
 - path: ~/..., /etc/..., ./..., C:\\..., and URLs.
 
@@ -73,10 +73,15 @@ def programs(texts: Iterable[str]) -> set[str]:
     return found
 
 
-def _command(body: str) -> list[Piece]:
-    """The pieces of one command line (a code span's text or a line of a code block)."""
+def _command(body: str, alone: bool = False) -> list[Piece]:
+    """The pieces of one command line (a code span's text or a line of a code block).
+
+    `alone`: a code span of one plain word (`rake`, `gfgufei`) is a command or value too.
+    """
     body = re.sub(r"^\$\s+|\s+#.*$", "", body.strip())
     args = _ARG.findall(body)
+    if alone and len(args) == 1 and _SUB.fullmatch(body) and body not in FUNCTION_WORDS:
+        return [Piece("cmd", body, body, body)]
     if len(args) < 2 or not _PROGRAM.fullmatch(args[0]):
         return []
     head = args[:2] if _SUB.fullmatch(args[1]) else args[:1]
@@ -121,7 +126,7 @@ def code_pieces(text: str, known: set[str] | None = None, source: bool = False) 
         pieces += [Piece("cmd", f"{m.group(1)} {m.group(2)}", m.group(1), "") for m in _PAIR.finditer(text)]
     else:
         for m in _CODE_SPAN.finditer(text):
-            found = _command(m.group(1))
+            found = _command(m.group(1), alone=True)
             if found:
                 pieces += found
                 rest = _blank(rest, m.start(), m.end())

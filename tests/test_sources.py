@@ -106,3 +106,12 @@ def test_also_near_reaches_the_json_and_the_cli_table(engine):
     shown = console.export_text()
     near = answer.also_near[0]
     assert f"Also near: {near.path} ({near.score:.2f})" in shown
+
+
+def test_ui_names_the_also_near_passages_as_text():
+    from ui.render import also_near_html
+
+    assert also_near_html([]) == ""
+    shown = also_near_html([src(4, 0.14, "notes/<b>x"), src(5, 0.11, "far")])
+    assert shown.startswith('<div class="rag-also-near">Also near: ')
+    assert "&lt;b&gt;x.md (0.14)" in shown and "far.md (0.11)" in shown and "<b>" not in shown

@@ -73,6 +73,14 @@ def test_invented_command_in_a_code_block_is_flagged(embedder):
     assert [(r.status, r.reason) for r in quoted.per_sentence] == [("skipped", "code")]
 
 
+def test_a_one_word_code_span_must_be_in_a_source_too(embedder):
+    # what SmolLM2 wrote for "How do I keep the index up to date?" on the samples: `rake`, no source has it
+    row = one("Delete old snapshots with the `rake` tool when the drive is full [1].", GUIDE, embedder=embedder)
+    assert row.status == "unsupported" and row.invented == ["rake"]
+    row = one("Delete old snapshots with the `vaultsync` tool when the drive is full [1].", GUIDE, embedder=embedder)
+    assert row.invented == [] and row.status == "supported", row.reason
+
+
 # -- flags ----------------------------------------------------------------------------------
 
 
