@@ -129,6 +129,7 @@ def answer_fields(answer: Answer) -> dict[str, Any]:
         "invalid_citations": answer.invalid_citations,
         "citations_added": answer.citations_added,
         "rewritten_query": answer.rewritten_query,
+        "searched_query": answer.searched_query,  # what retrieval saw (the question, or its rewrite)
         "backend": answer.backend,
         "llm_model": answer.model,
     }

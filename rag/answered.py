@@ -52,6 +52,12 @@ PARTICLES = frozenset(
     "apart together away back around along across ahead aside forward forwards again instead anyway "
     "already always never ever still also else exactly really actually simply just quickly".split()
 )
+# Words that stand in for something rather than name it ("did I lose *anything*", "I *myself*"), and
+# degree words ("refuse *less* often"): the answer names the thing itself, not these.
+STAND_INS = frozenset(
+    "something anything everything nothing someone anyone everyone somebody anybody nobody somewhere anywhere "
+    "everywhere myself yourself itself ourselves themselves himself herself less more least most next".split()
+)
 # After one of these the question describes a circumstance ("... while I *edit* files", "... when a
 # file *fails*"), not what it asks for: a word there missing from the sources is weak evidence.
 _CLAUSE = re.compile(r"\b(?:while|when|whenever|if|after|before|because|as|once|unless|until|since)\b", re.I)
@@ -166,9 +172,36 @@ def missing_terms(question: str, sources: Sequence[Source], strict: bool = False
     return list(dict.fromkeys(out))
 
 
+_SUBJECT = frozenset("i it you we they he she to".split())
+
+
+def verbs(question: str) -> set[str]:
+    """Plain words the question uses as its verb: right after a subject pronoun or "to" ("will it
+    *pick* up", "do I *wipe*", "have to *download*"), or a past participle ("chunks *capped* at").
+    The answer often says it in other words ("walks the folder recursively"): weak evidence."""
+    words = WORD.findall(question)
+    out = set()
+    for i, w in enumerate(words):
+        verb = (i and words[i - 1].lower() in _SUBJECT) or (len(w) > 4 and w.endswith("ed"))
+        if verb and w.isalpha() and w.islower():
+            out.add(w)
+    return out
+
+
+def asked_words(question: str) -> set[str]:
+    """The question's words that say what is asked (lower-case)."""
+    return {w.lower() for w in WORD.findall(question) if _asks(w.lower())}
+
+
 def _asks(low: str) -> bool:
     """Is this (lower-case) question word about what is asked, rather than how it is asked?"""
-    return not (low in STOPWORDS or len(low) < 3 or low in GENERIC or low in COMMON_VERBS or low in PARTICLES)
+    base, mark, rest = low.replace("\u2019", "'").partition("'")
+    if mark and (base in STOPWORDS or rest in ("t", "m", "re", "ve", "ll", "d")):
+        return False  # a contraction ("what's", "don't", "I'm") is a function word; "tallybook's" is not
+    return not (
+        low in STOPWORDS or len(low) < 3 or low in GENERIC or low in COMMON_VERBS or low in PARTICLES
+        or low in STAND_INS
+    )
 
 
 def why_unanswered(
@@ -187,7 +220,7 @@ def why_unanswered(
     if qtype and not any(has_type(p.text, qtype, question) for p in picks):
         return f"give no {TYPE_NAMES[qtype]}"
     missing = missing_terms(question, sources)
-    asked = {w.lower() for w in WORD.findall(question) if _asks(w.lower())}
+    asked = asked_words(question)
     if not missing or len(missing) < MISSING_SHARE * len(asked):  # too few even if none were paraphrased
         return None  # (and no call to the model: each costs ~15 ms on 2 cores, whatever its length)
     near = np.stack([p.vector for p in picks])

@@ -23,43 +23,26 @@ from rag.answer_mode import (
     resolve_mode,
     should_replace,
 )
+from rag.condense import depends_on_history, heuristic_condense
 from rag.errors import EmptyCollection, QuestionError
 from rag.llm import LLMBackend, LLMError
 from rag.settings import Settings
 from rag.sources import arrange
 from rag.types import Answer, Source, Timings
-from rag.words import ABSTAINS, STOPWORDS
+from rag.words import ABSTAINS
 
 if TYPE_CHECKING:
+    from rag.answerability import CollectionNull, Verdict, WordVectors
     from rag.extract import Extract
     from rag.sentence_vectors import SentenceVectors
 
 Event = Union[str, Answer]
 
-ANAPHORA = frozenset("it its it's they them their theirs this that these those he she his her there such".split())
 REPEAT_TAIL = 50  # characters; a tail seen earlier in the answer means the model is looping
 # Sentences embedded per batch when focusing: each batch is padded to its longest sentence, so small
 # batches waste less on a few dozen sentences of mixed length (measured 25% faster than 64).
 FOCUS_BATCH = 8
-
-
-def key_words(text: str) -> list[str]:
-    """Content words of a question, in order, without duplicates (for the cheap condense)."""
-    seen: list[str] = []
-    for word in re.findall(r"[\w][\w.-]*[\w]|\w", text):
-        if word.lower() not in STOPWORDS and word not in seen:
-            seen.append(word)
-    return seen
-
-
-def heuristic_condense(history: list[dict], question: str) -> str:
-    """Make a follow-up searchable without an LLM: add the previous question's key words."""
-    words = {w.lower().strip("?.!,") for w in question.split()}
-    previous = next((m["content"] for m in reversed(history) if m.get("role") == "user"), "")
-    if not previous or (len(words) >= 6 and not words & ANAPHORA):
-        return question
-    extra = [w for w in key_words(previous) if w.lower() not in words]
-    return f"{question} ({' '.join(extra)})" if extra else question
+WORD_BATCH = 64  # single words pad to a few word pieces: one large batch is one call to the model
 
 
 class Engine:
@@ -70,6 +53,7 @@ class Engine:
         self.retriever = retriever
         self._llm = llm
         self.embedder = embedder or getattr(retriever, "embedder", None)
+        self._null: tuple[str | None, CollectionNull] | None = None
 
     @property
     def llm(self) -> LLMBackend:
@@ -120,21 +104,28 @@ class Engine:
                 f" - add some with `rag ingest PATH --collection {self.settings.collection}`."
             )
         asked = question if rewritten is None else query
-        # numbered 1..n by score before anything quotes or cites them (rag.sources)
-        relevant, near = arrange([s for s in candidates if s.score >= threshold])
-        extract = self.extract(asked, relevant) if relevant else None
-        if extract is None or not extract.answered:  # lower-scoring sources may still answer it
-            worded = self.worded(asked, candidates, threshold, len(relevant))
-            relevant, extract, near = worded or (relevant, extract, near)
+        # by score, numbered 1..n, before anything quotes or cites them; the ones far below the best
+        # are set aside (rag.sources): the sources judged below are always a gapless prefix of `listed`
+        listed, far = arrange(candidates)
+        if self.embedder is None:  # nothing to quote or match words with: the score alone decides
+            relevant, extract, floor = [s for s in listed if s.score >= threshold], None, threshold
+        else:
+            verdict, extract = self.judge(asked, listed, threshold)
+            relevant, floor = verdict.sources, verdict.floor
         if not relevant:
             timings.total_s = time.perf_counter() - started
-            yield self._abstain(candidates, rewritten, threshold, timings)
+            answer = self._abstain(listed + far, rewritten, threshold, timings)
+            answer.searched_query = query
+            yield answer
             return
         timings.extract_s = time.perf_counter() - started - timings.retrieve_s
+        # "also near": what would have been listed with the sources but for its distance from the best
+        near = [s for s in far if s.score >= (threshold if relevant[-1].score >= threshold else floor)]
         events = self._answer(asked, relevant, extract, history or [], rewritten, temperature, timings, started, mode)
         try:
             for event in events:
                 if isinstance(event, Answer):
+                    event.searched_query = query  # what retrieval saw, shown next to the sources
                     event.also_near = near  # retrieved but far below the best: named, not cited
                 yield event
         finally:
@@ -143,8 +134,12 @@ class Engine:
     # -- steps ------------------------------------------------------------------------------
 
     def standalone_query(self, question: str, history: list[dict]) -> tuple[str, str | None]:
-        """The search query for `question`; the second value is set when it was rewritten."""
-        if not history:
+        """The search query for `question`; the second value is set when it was rewritten.
+
+        Only a question that depends on the conversation is rewritten (rag.condense); a standalone
+        one is searched as written, by the LLM path too.
+        """
+        if not history or not depends_on_history(question):
             return question, None
         mode = self.settings.condense
         if mode == "llm" or (mode == "auto" and self.llm.name != "embedded"):
@@ -158,27 +153,42 @@ class Engine:
         rewritten = heuristic_condense(history, question)
         return rewritten, (rewritten if rewritten != question else None)
 
-    def worded(
-        self, question: str, candidates: list[Source], threshold: float, tried: int = 0
-    ) -> tuple[list[Source], Extract | None, list[Source]] | None:
-        """Sources scoring under the threshold that answer in the documents' own words (None: none do).
+    def judge(self, question: str, candidates: list[Source], threshold: float) -> tuple[Verdict, Extract | None]:
+        """Which candidates answer `question`, on the evidence (rag/answerability.py), and their quote."""
+        from rag.answerability import judge
 
-        MiniLM gives short questions low cosines even against the passage that answers them ("How do
-        I upload a zip file?" scores 0.26 against the FAQ that says how). Up to `relevance_band` under
-        the threshold a source counts only with stronger evidence than its score: every content word
-        of the question appears in the sources, and the quote finds what the question asks for. Also
-        tried when the `tried` sources above the threshold do not answer ("How big can a file be?":
-        the 50 MB limit scores 0.27, a passage about file counts 0.32). Returns the band as listed
-        (rag.sources.arrange), its quote, and the sources set aside as "also near".
-        """
-        from rag.answered import missing_terms
+        def sentences(sources: list[Source]) -> np.ndarray | None:  # what quoting embedded, reused
+            known = self.sentences.known(sources)
+            return np.stack(list(known.values())) if known else None
 
-        floor = threshold - self.settings.relevance_band
-        band, near = arrange([s for s in candidates if s.score >= floor])
-        if len(band) <= tried or missing_terms(question, band, strict=True):  # nothing new to quote from
-            return None
-        extract = self.extract(question, band)
-        return (band, extract, near) if extract is not None and extract.answered else None
+        band = self.settings.relevance_band
+        return judge(question, candidates, threshold, band, self.collection_null(), self.extract, self.words, sentences)
+
+    def collection_null(self) -> CollectionNull:
+        """What unrelated questions score in this collection, measured once per version of it."""
+        from rag import generation
+        from rag.answerability import CollectionNull
+
+        version = generation.current(self.settings.home, getattr(self.retriever, "name", self.settings.collection))
+        if self._null is None or self._null[0] != version:
+            # a stand-in retriever without vector search has no null: the threshold and band decide
+            known = hasattr(self.retriever, "search_vector")
+            self._null = (version, CollectionNull.measure(self._best_cosines) if known else CollectionNull(0.0, 0.0))
+        return self._null[1]
+
+    def _best_cosines(self, questions: list[str]) -> list[float]:
+        """Each question's best cosine in the collection (dense search, one batch of embeddings)."""
+        search = self.retriever.search_vector
+        vectors = self.embedder.embed(questions)
+        hits = [search(q, v, top_k=1, hybrid=False, threshold=-1.0) for q, v in zip(questions, vectors)]
+        return [h[0].score if h else 0.0 for h in hits]
+
+    @cached_property
+    def words(self) -> WordVectors:
+        """Single-word vectors for matching a question's key terms by meaning (each word embedded once)."""
+        from rag.answerability import WordVectors
+
+        return WordVectors(lambda words: self.embedder.embed(words, batch_size=WORD_BATCH))
 
     def _abstain(self, closest: list[Source], rewritten: str | None, threshold: float, timings: Timings) -> Answer:
         shown = closest[:3]

@@ -93,15 +93,18 @@ class Settings(BaseSettings):
         default=0.3,
         ge=-1.0,
         le=1.0,
-        description="Minimum cosine similarity for a source to count; with none above it the answer abstains.",
+        description="Cosine similarity at which a source counts on its score (its quote must still carry what is "
+        "asked); under it, sources count only on more evidence (see `relevance_band`), and with none the answer "
+        "abstains.",
     )
     relevance_band: float = Field(
         default=0.2,
         ge=0.0,
         le=2.0,
-        description="How far below the threshold a source may score and still count, when every content word "
-        "of the question appears in the sources and the quote answers it: short questions in the documents' "
-        "own words often score low with MiniLM (\"How do I upload a zip file?\": 0.26). 0 turns it off.",
+        description="How far below the threshold a source may score and still count, when every key word of the "
+        "question is in the sources by spelling or by meaning and the quote answers it; never below what unrelated "
+        "questions score in the collection (measured once per collection version). MiniLM scores everyday wording "
+        "low (\"How do I upload a zip file?\": 0.26 against the FAQ that says how). 0 turns it off.",
     )
     mmr: bool = Field(default=False, description="Diversify sources with maximal marginal relevance.")
     mmr_lambda: float = Field(
@@ -158,8 +161,9 @@ class Settings(BaseSettings):
     extract_words: int = Field(default=60, ge=10, le=400, description="About how many words a quoted answer has.")
     condense: Literal["auto", "llm", "heuristic"] = Field(
         default="auto",
-        description="How follow-ups become standalone search queries: `llm` asks the model, `heuristic` adds the "
-        "previous question's key words, `auto` uses the LLM except for the tiny embedded default.",
+        description="How follow-ups (questions that depend on the conversation; others are searched as written) "
+        "become standalone search queries: `llm` asks the model, `heuristic` puts the previous question's subject "
+        "in place of a pronoun or adds its key words, `auto` uses the LLM except for the tiny embedded default.",
     )
 
     # Chat UI (ui/; see `rag chat`)

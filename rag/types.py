@@ -159,6 +159,9 @@ class Answer:
     generated: str | None = None  # the model's answer when quotes replaced it
     llm_error: str | None = None  # the LLM could not run: what failed and the fix
     per_sentence: list = field(default_factory=list, repr=False)  # rag.verify.SentenceSupport of each sentence
+    # what retrieval searched for: the question as asked, or the standalone form of a follow-up
+    # (`rewritten_query` is set only in that second case)
+    searched_query: str | None = None
     also_near: list[Source] = field(default_factory=list)  # retrieved, but far below the best: not cited, not listed
 
     def to_dict(self) -> dict:
@@ -175,6 +178,7 @@ class Answer:
             "unsupported": [asdict(u) for u in self.unsupported],
             "invalid_citations": self.invalid_citations,
             "rewritten_query": self.rewritten_query,
+            "searched_query": self.searched_query,
             "backend": self.backend,
             "model": self.model,
             "context_cut": self.context_cut,

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO, TEST_PRECISION, free_port
 
 STARTUP_S = 300  # loads the embedding model first; generous, as the machine may be busy
 
@@ -23,6 +23,7 @@ def server_env(home: Path, model_cache: Path, **settings: str) -> dict[str, str]
         RAG_HOME=str(home),
         RAG_CONFIG=str(home / "no-rag.toml"),
         RAG_MODEL_CACHE=str(model_cache),
+        RAG_EMBED_PRECISION=TEST_PRECISION,  # the server embeds as the tests' own embedder does
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",
         PYTHONPATH=os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p),

@@ -112,6 +112,7 @@ def test_answer_carries_sources_and_checks(sourdough):
     cited = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
     assert cited and cited <= {s["n"] for s in sources}  # every citation points at a listed source
     assert isinstance(extra["unsupported"], list) and extra["rewritten_query"] is None
+    assert extra["searched_query"] == ON_TOPIC
     assert extra["backend"] == "embedded"
 
 

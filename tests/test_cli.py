@@ -142,6 +142,7 @@ ANSWER_KEYS = {
     "sources",
     "unsupported",
     "rewritten_query",
+    "searched_query",
     "backend",
     "model",
     "context_cut",

@@ -7,12 +7,14 @@ for which auto quotes the sources).
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
 from rag.app import build_engine, build_store
 from rag.settings import Settings
+from tests.conftest import DATA
 from ui.launch import SAMPLES_COLLECTION, SAMPLES_DIR, ensure_samples
 
 # FAQ question -> what a right answer must contain (the FAQ's own command or fact)
@@ -83,14 +85,33 @@ PARAPHRASES = {
     "How do I upload a zip file?": "documents tab",
 }
 
+# Everyday questions on the samples written blind by another session (tests/data/samples_questions,
+# README there): the tune half only - the holdout half is measured once, by benchmarks/answerability.py.
+TUNE = [json.loads(line) for line in (DATA / "samples_questions" / "tune.jsonl").read_text().splitlines() if line]
+EVERYDAY = {**PARAPHRASES, **{q["question"]: q["key"].lower() for q in TUNE if q["answerable"]}}
+UNANSWERABLE = [q["question"] for q in TUNE if not q["answerable"]]
+# What the suite measured (fp32; OMP_NUM_THREADS 1 and 2 gave the same): ANSWERED of len(EVERYDAY) not
+# refused, RIGHT of them with the key fact, REFUSED of len(UNANSWERABLE) refused. Each assertion leaves
+# ROOM questions of slack, so a question or two whose decision sits near its edge on another CPU kind
+# (or a better quote from rag/extract.py) cannot fail the suite.
+ANSWERED, RIGHT, REFUSED, ROOM = 57, 38, 11, 4
+
 
 def test_questions_in_a_users_own_words(engine):
-    right, wrong = [], []
-    for question, key in PARAPHRASES.items():
-        answer = engine.ask(question)
-        (right if key in answer.text.lower() and not answer.abstained else wrong).append((question, answer.text[:120]))
-    print(f"{len(right)} of {len(PARAPHRASES)} right; missed: {wrong}")
-    assert len(right) >= 21, wrong
+    answers = {q: engine.ask(q) for q in EVERYDAY}
+    refused = [q for q, a in answers.items() if a.abstained]
+    wrong = [q for q, a in answers.items() if a.abstained or EVERYDAY[q] not in a.text.lower()]
+    print(f"{len(EVERYDAY) - len(refused)} of {len(EVERYDAY)} answered, {len(EVERYDAY) - len(wrong)} right; "
+          f"refused: {refused}; wrong: {[q for q in wrong if q not in refused]}")  # fmt: skip
+    assert len(EVERYDAY) >= 40 + len(PARAPHRASES)
+    assert len(EVERYDAY) - len(refused) >= ANSWERED - ROOM, refused
+    assert len(EVERYDAY) - len(wrong) >= RIGHT - ROOM, wrong
+
+
+def test_questions_the_samples_do_not_answer_are_refused(engine):
+    answered = [q for q in UNANSWERABLE if not engine.ask(q).abstained]
+    print(f"{len(UNANSWERABLE) - len(answered)} of {len(UNANSWERABLE)} refused; answered: {answered}")
+    assert len(UNANSWERABLE) - len(answered) >= REFUSED - ROOM, answered
 
 
 def test_a_low_scoring_passage_in_the_questions_own_words_still_answers(engine):
@@ -107,5 +128,25 @@ def test_a_low_scoring_passage_in_the_questions_own_words_still_answers(engine):
     assert max(s.score for s in answer.sources) < engine.settings.relevance_threshold
     no_band = Engine(engine.settings.model_copy(update={"relevance_band": 0.0}), engine.retriever, engine._llm)
     assert no_band.ask(question).abstained
-    # a low-scoring question with a word no passage has still abstains
-    assert engine.ask("Is my data private?").abstained
+
+
+def test_key_terms_match_the_documents_words_by_meaning(embedder):
+    """A question word no source spells is there when a source word means it (MiniLM, words alone).
+
+    Measured: "price" ~ "cost" 0.74, "directory" ~ "folder" 0.80, both clear of WORD_NEAR 0.65;
+    "banana" is nowhere near any of them (< 0.4).
+    """
+    from rag.answerability import WORD_NEAR, WordVectors, unmatched
+    from rag.types import Source
+
+    words = WordVectors(embedder.embed)
+    source = Source(n=1, id="c1", path="a.md", page=None, text="What does it cost to keep a folder?", score=0.5)
+    assert unmatched(["price", "directory", "banana"], [source], words) == ["banana"]
+    near = words.nearest(["price", "directory", "banana"], ["cost", "folder"])
+    assert near[0] >= WORD_NEAR + 0.05 and near[1] >= WORD_NEAR + 0.05 and near[2] < WORD_NEAR - 0.2, near
+
+
+def test_an_off_topic_question_is_refused_at_once(engine):
+    """Words from another field, and scores near what unrelated questions get here: no quote at all."""
+    answer = engine.ask("Bariatric surgery reduces colorectal cancer.")
+    assert answer.abstained and "similar enough" in answer.text, answer.text

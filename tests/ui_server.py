@@ -12,7 +12,7 @@ import pytest
 
 from rag.settings import Settings
 from rag.store import Store
-from tests.conftest import free_port
+from tests.conftest import TEST_PRECISION, free_port
 
 
 @dataclass
@@ -43,6 +43,7 @@ def running_app(home: Path, embedder, **overrides) -> Iterator[RunningApp]:
         for key in [k for k in os.environ if k.startswith("RAG_")]:
             mp.delenv(key)
         mp.setenv("RAG_HOME", str(home))
+        mp.setenv("RAG_EMBED_PRECISION", TEST_PRECISION)
         mp.setenv("RAG_CONFIG", str(home / "no-rag.toml"))
         mp.setenv("HF_HUB_OFFLINE", "1")
         mp.setenv("GRADIO_TEMP_DIR", str(home / "gradio-tmp"))

@@ -159,7 +159,8 @@ def sources_html(session: Session) -> str:
     out = []
     for rank, (i, turn) in enumerate(reversed(groups)):
         label = "closest passages, no answer" if turn.answer.abstained and not turn.answer.backend else "sources"
-        items = "".join(source_html(s, i, cited_spans(turn.answer, s), open_=rank == 0) for s in turn.answer.sources)
+        items = searched_html(turn.question, turn.answer)
+        items += "".join(source_html(s, i, cited_spans(turn.answer, s), open_=rank == 0) for s in turn.answer.sources)
         items += also_near_html(turn.answer.also_near)
         items += images_html(turn.images)
         out.append(
@@ -179,6 +180,14 @@ def also_near_html(near: list[Source]) -> str:
         for s in near
     )
     return f'<div class="rag-also-near">Also near: {names}</div>'
+
+
+def searched_html(question: str, answer: Answer) -> str:
+    """The "Searched for: ..." line above a turn's sources, when retrieval searched for more than the question."""
+    searched = answer.searched_query or answer.rewritten_query
+    if not searched or searched.strip() == (question or "").strip():
+        return ""
+    return f'<div class="rag-searched">Searched for: <i>{text(searched)}</i></div>'
 
 
 def source_html(s: Source, turn_no: int, spans: list[tuple[int, int]], open_: bool = False) -> str:

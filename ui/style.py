@@ -11,6 +11,7 @@ CSS = """
 .rag-meta { font-size: 0.8em; opacity: 0.75; margin-top: 6px; }
 .rag-note { font-size: 0.8em; color: #9a6700; }
 .rag-rewritten { cursor: help; border-bottom: 1px dotted currentColor; }
+.rag-searched { font-size: 0.85em; opacity: 0.8; margin: 0.2em 0 0.4em; }
 .rag-typing { opacity: 0.6; }
 .rag-abstained { font-style: italic; }
 a.rag-cite { text-decoration: none; font-weight: 600; padding: 0 1px; }
