@@ -158,9 +158,10 @@ def test_identifiers_and_names_match_ignoring_case(embedder):
 
 # -- the engine -----------------------------------------------------------------------------
 
+# uncited, so each sentence is checked against every source: which chunk is [1] does not matter
 INVENTED = (
-    "To restore your files, run `vaultsync restore --all` [1]. "
-    "Files that exist in both places are overwritten only when the backup copy is newer [1]."
+    "To restore your files, run `vaultsync restore --all`. "
+    "Files that exist in both places are overwritten only when the backup copy is newer."
 )
 
 
@@ -196,6 +197,6 @@ def test_generate_mode_keeps_the_answer_and_flags_the_invented_command(indexed, 
 
 
 def test_auto_keeps_a_generated_answer_whose_command_is_in_the_sources(indexed, embedder):
-    reply = "To restore, run `vaultsync pull DEST SOURCE` [1]."
+    reply = "To restore, run `vaultsync pull DEST SOURCE`."
     answer = ask(indexed, embedder, reply, "auto")
     assert answer.mode == "generate" and answer.note is None and not answer.unsupported
