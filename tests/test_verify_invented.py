@@ -106,7 +106,12 @@ def test_a_flag_is_matched_exactly_not_by_its_words(embedder):
 
 @pytest.mark.parametrize(
     "path",
-    ["~/.ragspace/rag.toml", "/etc/ragspace/rag.toml", "C:\\ProgramData\\ragspace\\rag.toml", "https://ragspace.dev/docs"],
+    [
+        "~/.ragspace/rag.toml",
+        "/etc/ragspace/rag.toml",
+        "C:\\ProgramData\\ragspace\\rag.toml",
+        "https://ragspace.dev/docs",
+    ],
 )
 def test_invented_path_is_flagged(embedder, path):
     row = one(f"Settings are read from {path} when the program starts [1].", PLACES, embedder=embedder)
