@@ -70,7 +70,7 @@ _QTYPES = [
         "number",
         re.compile(
             r"\bhow (?:many|much|long|tall|high|far|big|large|old|often|heavy|hot|cold|deep|fast)\b"
-            r"|\bwhat (?:percentage|percent|number|proportion|size|temperature)\b",
+            r"|\bwhat (?:percentage|percent|number|proportion|share|fraction|size|temperature)\b",
             re.I,
         ),
     ),
@@ -94,7 +94,9 @@ _MONTHS = "january february march april may june july august september october n
 _DATE = re.compile(
     r"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:" + "|".join(_MONTHS.split()) + r")\b|\b(?:century|decade|"
     r"yesterday|today|daily|weekly|monday|tuesday|wednesday|thursday|friday|saturday|sunday|ago|"
-    r"morning|evening|night|before|after|during|until|since)\b",
+    r"morning|evening|night|before|after|during|until|since)\b"
+    # a duration or a clock time ("within 5 minutes", "7:00 am") answers "when" and "how long" too
+    r"|\d\s*(?:s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?|days?|weeks?|months?|years?|yr|am|pm)\b|\d:\d\d",
     re.I,
 )
 _PLACE = re.compile(r"\b(?:in|at|on|near|from|to|into|inside|under|folder|directory|file)\b|[~/\\]\w", re.I)

@@ -10,8 +10,12 @@ and is shown as soon as retrieval is done. Signals, all cheap on CPU:
 - overlap with the question's rarer words (IDF over the retrieved sentences: a word every
   sentence has says little),
 - the heading or FAQ question a sentence sits under (a matching heading lifts its section),
-- the answer type the question asks for (a number for "how many", a date for "when", a name for
-  "who", a place for "where"), which also decides whether the sources answer at all.
+- the answer type the question asks for (a number for "how many", a date or duration for "when", a
+  name for "who", a place for "where", an enumeration for "Can it read PDFs?" / "which file types"),
+  which also decides whether the sources answer at all,
+- the sentence's role (rag/quote_signals.py): a study's aim restates the question, a bold FAQ line
+  is a heading whose answer is the line under it.
+Weights were tuned with benchmarks/answers.py on its tune splits only.
 """
 
 from __future__ import annotations
@@ -24,15 +28,32 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.answered import WORD, content_terms, has_type, question_type, stem, why_unanswered
+from rag.quote_signals import (
+    asks_kinds,
+    is_aim,
+    is_background,
+    is_finding,
+    is_list,
+    is_question_line,
+    number_strength,
+    terms,
+)
 from rag.sentence_vectors import SentenceVectors
 from rag.types import Source
 from rag.words import STOPWORDS
 
 __all__ = ["Extract", "SentenceVectors", "Span", "extract_answer"]
 
-W_COS, W_TERMS, W_HEAD, W_LEAD, W_TYPE, W_RANK, W_HOW = 0.5, 0.35, 0.3, 0.25, 0.12, 0.02, 0.08
+W_COS, W_TERMS, W_HEAD, W_LEAD, W_TYPE, W_RANK, W_HOW = 0.5, 0.35, 0.3, 0.25, 0.12, 0.01, 0.08
+W_LIST = 0.15  # an enumeration naming what a yes/no or "which kinds" question asks about
+W_AIM = 0.15  # a study's aim restates the question: "To evaluate renal damage after ..."
+# ...but for a yes/no question the aim is as near to the conclusion as any sentence
+W_AIM_YES_NO = 0.0  # (PubMedQA long answers covered 0.36 -> 0.26 with it at 0.15)
+W_BACKGROUND = 0.05  # what was known before sets the question up: "X is defined as ..."
+W_FINDING = 0.05  # what a study found answers it: "significantly higher", "no difference"
 SCORE_ALL = 12  # sentences: up to this many in the sources, every one is embedded and scored
-LEXICAL_TOP = 3  # otherwise: the sentences sharing most rare question words (then the best one's neighbours)
+LEXICAL_TOP = 5  # otherwise: the sentences sharing most rare question words (then the best one's neighbours)
+LEXICAL_TYPE = 0.5  # ...plus this share of the rarest question word's weight for holding the asked type
 LEXICAL_NEIGHBOURS = 1  # ...and the neighbours of the first of them, in the same batch (saves a second one)
 FIRST_SENTENCE = False  # score each source's first sentence too (PubMedQA: as good without, 2x faster)
 SHORT = 4  # words: a sentence this short ("No.") is read with the one after it
@@ -95,8 +116,9 @@ def _worth_scoring(
     """Which sentences to embed for scoring (None: all of them).
 
     Embedding every sentence of five long chunks costs more than the quote's time budget (about 45
-    sentences for five SciFact abstracts). With more than `SCORE_ALL` sentences, only headings, the
-    `LEXICAL_TOP` sentences sharing most of the question's rarer words (and each source's first
+    sentences for five SciFact abstracts). With more than `SCORE_ALL` sentences, only headings (and
+    the answer under each FAQ question), the `LEXICAL_TOP` sentences sharing most of the question's
+    rarer words or holding the asked type (and each source's first
     sentence with `FIRST_SENTENCE`) are embedded and scored, then the best one's neighbours, which
     may join the quote. The first `LEXICAL_NEIGHBOURS` of them bring their neighbours into the same
     batch: a call to the model costs ~15 ms on 2 cores whatever its length, and the best sentence is
@@ -106,12 +128,16 @@ def _worth_scoring(
     total = sum(len(segs) for segs in segs_all)
     if total <= SCORE_ALL:
         return None
-    qterms = set(content_terms(question))
+    qterms = terms(question)
     texts = [
         (i, j, s.text[a:b]) for i, (s, segs) in enumerate(zip(sources, segs_all)) for j, (a, b, _) in enumerate(segs)
     ]
     idf, bags = _idf([t for _, _, t in texts])
     lexical = [sum(idf.get(t, 0.0) for t in bag & qterms) - 0.01 * i for (i, _, _), bag in zip(texts, bags)]
+    qtype = question_type(question)
+    if qtype and LEXICAL_TYPE:  # a sentence with the asked-for figure or date is worth embedding
+        top = max((idf.get(t, 0.0) for t in qterms), default=0.0)
+        lexical = [x + LEXICAL_TYPE * top * _type_strength(t, qtype, question) for x, (_, _, t) in zip(lexical, texts)]
     wanted = [set() for _ in sources]
     for r, rank in enumerate(sorted(range(len(texts)), key=lambda k: -lexical[k])[:LEXICAL_TOP]):
         i, j = texts[rank][0], texts[rank][1]
@@ -120,11 +146,12 @@ def _worth_scoring(
             wanted[i].update(_neighbours(j, len(segs_all[i])))
     for i, segs in enumerate(segs_all):
         heads = {
-            j for j, (a, b, kind) in enumerate(segs) if kind == "heading" or sources[i].text[a:b].rstrip().endswith("?")
+            j for j, (a, b, kind) in enumerate(segs) if kind == "heading" or is_question_line(sources[i].text[a:b])
         }
-        wanted[i].update(
-            heads | {j + 1 for j in heads if j + 1 < len(segs)} | ({0} if segs and FIRST_SENTENCE else set())
-        )
+        # the answer under an FAQ question, and the sentence after a bare "No." that says why
+        under = {j + 1 for j in heads if j + 1 < len(segs)}
+        under |= {j + 1 for j in under if j + 1 < len(segs) and _words(sources[i].text[slice(*segs[j][:2])]) <= SHORT}
+        wanted[i].update(heads | under | ({0} if segs and FIRST_SENTENCE else set()))
     return [sorted(w) for w in wanted]
 
 
@@ -141,7 +168,7 @@ def _sentences(
         head, lead = 0.0, False
         for j, (a, b, kind) in enumerate(segs):
             text = s.text[a:b]
-            is_head = kind == "heading" or text.rstrip().endswith("?")
+            is_head = kind == "heading" or is_question_line(text)
             vec = vectors.get(j)
             if vec is not None:
                 pickable = not is_head and kind != "code"
@@ -149,7 +176,7 @@ def _sentences(
             if is_head and vec is not None:
                 head = float(vec @ qvec)  # the sentences below it inherit how well it matches
             # the sentence right under an FAQ question is its direct answer ("No." and the one after it)
-            lead = text.rstrip().endswith("?") if is_head else (lead and len(text.split()) <= SHORT)
+            lead = is_question_line(text) if is_head else (lead and len(text.split()) <= SHORT)
     return out
 
 
@@ -167,9 +194,9 @@ def _ranked(
         return sents
     _score(sents, qvec, question, qtype)
     if qtype:
-        typed = [s for s in sents if s.pickable and has_type(s.text, qtype, question)]
+        typed = [s for s in sents if s.pickable and _type_strength(s.text, qtype, question) >= 1]
         best = max((s for s in sents if s.pickable), key=lambda s: s.score)
-        if typed and not has_type(best.text, qtype, question):
+        if typed and _type_strength(best.text, qtype, question) < 1:
             alt = max(typed, key=lambda s: s.score)
             if alt.score >= best.score - 2 * W_TYPE - 0.05:
                 alt.score = best.score + 1e-6
@@ -178,7 +205,7 @@ def _ranked(
 
 def _idf(texts: list[str]) -> tuple[dict[str, float], list[set[str]]]:
     """IDF of each content word over `texts` (the retrieved sentences), and each text's word set."""
-    bags = [set(content_terms(t)) for t in texts]
+    bags = [terms(t) for t in texts]
     df: dict[str, int] = {}
     for bag in bags:
         for t in bag:
@@ -189,25 +216,47 @@ def _idf(texts: list[str]) -> tuple[dict[str, float], list[set[str]]]:
 
 def _score(sents: list[_Sent], qvec: np.ndarray, question: str, qtype: str | None) -> None:
     idf, bags = _idf([s.text for s in sents])
-    qterms = content_terms(question)
+    qterms = terms(question)
     top = max((idf.get(t, math.log(1 + len(sents))) for t in qterms), default=1.0)
     weight = {t: idf.get(t, top) for t in qterms}
     total = sum(weight.values()) or 1.0
-    how_to, yes_no = bool(_HOW_TO.search(question)), bool(_YES_NO_Q.match(question))
+    asks = {"how_to": bool(_HOW_TO.search(question)), "yes_no": bool(_YES_NO_Q.match(question))}
+    asks["kinds"] = asks_kinds(question)
     for s, bag in zip(sents, bags):
-        terms = sum(w for t, w in weight.items() if t in bag) / total
-        typed = 0.0 if qtype is None else (W_TYPE if has_type(s.text, qtype, question) else -W_TYPE)
-        if how_to and _INSTRUCTION.search(s.text):
-            typed += W_HOW
-        if yes_no and _YES_NO_A.match(s.text):  # a yes/no question's answer type
-            typed += W_TYPE
+        share = sum(w for t, w in weight.items() if t in bag) / total
         s.score = (
             W_COS * float(s.vector @ qvec)
-            + W_TERMS * terms
+            + W_TERMS * share
             + (W_HEAD + W_LEAD * s.lead) * max(0.0, (s.head - HEAD_FLOOR) / (1 - HEAD_FLOOR))
-            + typed
+            + _kind(s, question, qtype, asks, share)
             - W_RANK * (s.n - 1)
         )
+
+
+def _kind(s: _Sent, question: str, qtype: str | None, asks: dict[str, bool], share: float) -> float:
+    """What the sentence's type and role add: the asked type, a finding, a list; an aim or background."""
+    out = 0.0 if qtype is None else W_TYPE * (2 * _type_strength(s.text, qtype, question) - 1)
+    if is_aim(s.text):
+        out -= W_AIM_YES_NO if asks["yes_no"] else W_AIM
+    if is_background(s.text):
+        out -= W_BACKGROUND
+    if is_finding(s.text):
+        out += W_FINDING
+    # "Can it read PDFs?" / "Which file types ...": the list naming the item answers it
+    if (asks["kinds"] or (asks["yes_no"] and share > 0)) and is_list(s.text):
+        out += W_LIST
+    if asks["how_to"] and _INSTRUCTION.search(s.text):
+        out += W_HOW
+    if asks["yes_no"] and _YES_NO_A.match(s.text) and s.head >= HEAD_FLOOR:  # "Yes." answers its own FAQ question
+        out += W_TYPE
+    return out
+
+
+def _type_strength(text: str, qtype: str, question: str) -> float:
+    """How clearly `text` holds the asked type, 0..1 (a figure in digits beats "three manikin intubations")."""
+    if qtype == "number":
+        return number_strength(text, question)
+    return float(has_type(text, qtype, question))
 
 
 def _words(text: str) -> int:
@@ -217,14 +266,14 @@ def _words(text: str) -> int:
 def _trim(s: _Sent, question: str, max_words: int) -> tuple[int, int]:
     """The clause window of a too-long sentence that best covers the question's words."""
     cuts = [0] + [m.end() for m in re.finditer(r"[;:]\s+|,\s+(?=(?:and|but|which|while|so)\b)", s.text)] + [len(s.text)]
-    qterms = set(content_terms(question))
+    qterms = terms(question)
     best, best_hit = (0, len(s.text)), -1.0
     for i in range(len(cuts) - 1):
         for j in range(i + 1, len(cuts)):
             piece = s.text[cuts[i] : cuts[j]]
             if _words(piece) > max_words and j > i + 1:
                 break
-            hit = len(qterms & set(content_terms(piece))) - 0.01 * _words(piece)
+            hit = len(qterms & terms(piece)) - 0.01 * _words(piece)
             if hit > best_hit:
                 best, best_hit = (cuts[i], cuts[j]), hit
     a, b = best
@@ -243,8 +292,10 @@ def _choose(sents: list[_Sent], max_words: int) -> list[_Sent]:
     picks, used = [best], _words(best.text)
     i = sents.index(best)
     prev = sents[i - 1] if i > 0 else None
-    if _ANAPHORIC.match(best.text) and prev and prev.n == best.n and prev.idx == best.idx - 1 and prev.pickable:
-        if used + _words(prev.text) <= max_words:  # "It rises 22 km" needs the sentence naming "it"
+    before = prev is not None and prev.n == best.n and prev.idx == best.idx - 1 and prev.pickable
+    # "It rises 22 km" needs the sentence naming "it"; "The included time is per ride" its "No."
+    if before and (_ANAPHORIC.match(best.text) or (_YES_NO_A.match(prev.text) and _words(prev.text) <= SHORT)):
+        if used + _words(prev.text) <= max_words:
             picks.insert(0, prev)
             used += _words(prev.text)
     nxt = sents[i + 1] if i + 1 < len(sents) else None
