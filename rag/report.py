@@ -64,7 +64,9 @@ def print_status(settings: Settings, rows: list[dict], console: Console | None =
 
 def also_near_text(near: list[Source]) -> str:
     """ "a.md (0.14), b.txt p.2 (0.11)": sources retrieved but far below the best (rag.sources)."""
-    return ", ".join(f"{s.path}{f' p.{s.page}' if s.page else ''} ({s.score:.2f})" for s in near)
+    from rag.sources import by_file
+
+    return ", ".join(f"{s.path}{f' p.{s.page}' if s.page else ''} ({s.score:.2f})" for s in by_file(near))
 
 
 def print_answer(answer: Answer, *, streamed: str | None = None, console: Console | None = None) -> None:

@@ -44,3 +44,11 @@ def arrange(sources: Sequence[Source]) -> tuple[list[Source], list[Source]]:
     near = [s for s in ranked if s.score < floor]
     numbered = [replace(s, n=i) for i, s in enumerate(listed + near, 1)]
     return numbered[: len(listed)], numbered[len(listed) :]
+
+
+def by_file(near: Sequence[Source]) -> list[Source]:
+    """One entry per file and page, its closest chunk: what "Also near: file (score)" names."""
+    seen: dict[tuple[str, int | None], Source] = {}
+    for s in near:
+        seen.setdefault((s.path, s.page), s)  # `near` comes best first
+    return list(seen.values())

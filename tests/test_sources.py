@@ -113,6 +113,7 @@ def test_ui_names_the_also_near_passages_as_text():
     from ui.render import also_near_html
 
     assert also_near_html([]) == ""
-    shown = also_near_html([src(4, 0.14, "notes/<b>x"), src(5, 0.11, "far")])
+    shown = also_near_html([src(4, 0.14, "notes/<b>x"), src(5, 0.11, "far"), src(6, 0.1, "far")])
     assert shown.startswith('<div class="rag-also-near">Also near: ')
     assert "&lt;b&gt;x.md (0.14)" in shown and "far.md (0.11)" in shown and "<b>" not in shown
+    assert "(0.10)" not in shown  # one entry per file: its closest chunk

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
+from rag.sources import by_file
 from rag.types import Answer, IngestReport, Source
 from ui.handlers import Session, Status, Turn
 from ui.images import images_html
@@ -177,7 +178,7 @@ def also_near_html(near: list[Source]) -> str:
     names = ", ".join(
         f'<span title="{attr(s.path)}">{text(file_name(s.path))}{f" · page {s.page}" if s.page else ""}'
         f" ({s.score:.2f})</span>"
-        for s in near
+        for s in by_file(near)
     )
     return f'<div class="rag-also-near">Also near: {names}</div>'
 
