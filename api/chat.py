@@ -30,6 +30,7 @@ from api.openai_format import (
 )
 from api.service import RagService
 from rag.llm import LLMError
+from rag.sources import arrange
 from rag.types import Answer, Source
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,8 @@ class _Seen:
         self.sources: list[Source] = []
 
     def __call__(self, found: list[Source]) -> None:
-        self.sources = [s for s in found if s.score >= self.threshold]
+        # numbered as the engine will list them, so the early `[n] file` names match the answer's [n]
+        self.sources = arrange([s for s in found if s.score >= self.threshold])[0]
 
 
 def _events(service: RagService, req: ChatRequest, on_sources=None) -> tuple[str, Iterator]:

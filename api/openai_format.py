@@ -123,6 +123,7 @@ def answer_fields(answer: Answer) -> dict[str, Any]:
     """ragspace's top-level additions to a chat completion."""
     return {
         "sources": [source_dict(s) for s in answer.sources],
+        "also_near": [s.near_dict() for s in answer.also_near],
         "abstained": answer.abstained,
         "unsupported": [asdict(u) for u in answer.unsupported],
         "invalid_citations": answer.invalid_citations,
@@ -173,6 +174,10 @@ def webui_source_event(s: Source) -> dict[str, Any]:
             "source": {"name": name, "id": s.id},
             "document": [s.text],
             "metadata": [{"source": s.path, "name": name, "page": s.page, "start": s.start_char, "end": s.end_char}],
+            "similarities": [round(s.score, 4)],  # cosine to the question: higher is closer
+            # Open WebUI reads `distances` (Citations.svelte) and shows it as the relevance, a
+            # percentage when every value is in [-1, 1]; its own Chroma search stores similarities
+            # there too ((2 - distance) / 2), so the same number keeps its display working.
             "distances": [round(s.score, 4)],
         },
     }

@@ -2,7 +2,8 @@
 
 `auto` quotes for the bundled 135M model (it writes fluent text its sources often do not say,
 while a quote is grounded by construction) and lets larger models write; a written answer whose
-claims are mostly unsupported is replaced by the quotes, saying so.
+claims are mostly unsupported, or that has a command, flag or path no source has (a user would
+run it), is replaced by the quotes, saying so.
 """
 
 from __future__ import annotations
@@ -29,11 +30,25 @@ def mostly_unsupported(per_sentence: list) -> tuple[int, int]:
     return len(flagged), len(claims)
 
 
-def replaced_note(flagged: int, claims: int) -> str:
-    return (
-        f"The model's answer was replaced by quotes from the sources: {flagged} of its {claims} "
-        "sentences were not supported by them."
-    )
+def invented(per_sentence: list) -> list[str]:
+    """Commands, flags and paths the answer has that no source has (rag.verify), in order, once each."""
+    return list(dict.fromkeys(x for r in per_sentence for x in getattr(r, "invented", [])))
+
+
+def should_replace(per_sentence: list) -> bool:
+    """Replace a written answer by the quotes: most of its claims are unsupported, or it invents a command."""
+    flagged, claims = mostly_unsupported(per_sentence)
+    return bool(claims and flagged * 2 > claims) or bool(invented(per_sentence))
+
+
+def replaced_note(flagged: int, claims: int, made_up: list[str] | None = None) -> str:
+    why = []
+    if claims and flagged * 2 > claims:
+        why.append(f"{flagged} of its {claims} sentences were not supported by them")
+    if made_up:
+        names = ", ".join(f"`{x}`" for x in made_up[:3])
+        why.append(f"it wrote {names}, which {'appears' if len(made_up) == 1 else 'appear'} in no source")
+    return f"The model's answer was replaced by quotes from the sources: {' and '.join(why)}."
 
 
 def llm_failure(exc: Exception, spec: str) -> str:

@@ -14,11 +14,20 @@ from typing import TYPE_CHECKING, Callable, Generator, Iterator, Union
 import numpy as np
 
 from rag import prompts
-from rag.answer_mode import BOTH_HEADER, llm_failure, mostly_unsupported, replaced_note, resolve_mode
+from rag.answer_mode import (
+    BOTH_HEADER,
+    invented,
+    llm_failure,
+    mostly_unsupported,
+    replaced_note,
+    resolve_mode,
+    should_replace,
+)
 from rag.condense import depends_on_history, heuristic_condense
 from rag.errors import EmptyCollection, QuestionError
 from rag.llm import LLMBackend, LLMError
 from rag.settings import Settings
+from rag.sources import arrange
 from rag.types import Answer, Source, Timings
 from rag.words import ABSTAINS
 
@@ -95,23 +104,29 @@ class Engine:
                 f" - add some with `rag ingest PATH --collection {self.settings.collection}`."
             )
         asked = question if rewritten is None else query
+        # by score, numbered 1..n, before anything quotes or cites them; the ones far below the best
+        # are set aside (rag.sources): the sources judged below are always a gapless prefix of `listed`
+        listed, far = arrange(candidates)
         if self.embedder is None:  # nothing to quote or match words with: the score alone decides
-            relevant, extract = [s for s in candidates if s.score >= threshold], None
+            relevant, extract, floor = [s for s in listed if s.score >= threshold], None, threshold
         else:
-            verdict, extract = self.judge(asked, candidates, threshold)
-            relevant = verdict.sources
+            verdict, extract = self.judge(asked, listed, threshold)
+            relevant, floor = verdict.sources, verdict.floor
         if not relevant:
             timings.total_s = time.perf_counter() - started
-            answer = self._abstain(candidates, rewritten, threshold, timings)
+            answer = self._abstain(listed + far, rewritten, threshold, timings)
             answer.searched_query = query
             yield answer
             return
         timings.extract_s = time.perf_counter() - started - timings.retrieve_s
+        # "also near": what would have been listed with the sources but for its distance from the best
+        near = [s for s in far if s.score >= (threshold if relevant[-1].score >= threshold else floor)]
         events = self._answer(asked, relevant, extract, history or [], rewritten, temperature, timings, started, mode)
         try:
             for event in events:
                 if isinstance(event, Answer):
                     event.searched_query = query  # what retrieval saw, shown next to the sources
+                    event.also_near = near  # retrieved but far below the best: named, not cited
                 yield event
         finally:
             events.close()  # a stream stopped by its reader stops the model at once, as `yield from` did
@@ -293,12 +308,11 @@ class Engine:
             return
         answer.mode, answer.spans = mode, (extract.spans if prefix else [])
         if requested == "auto" and extract and extract.text and not answer.abstained:
-            flagged, claims = mostly_unsupported(answer.per_sentence)
-            if claims and flagged * 2 > claims:
-                generated = answer.text
-                quoted = self._quote_answer(question, relevant, extract, rewritten, timings, None)
-                answer = quoted
-                answer.generated, answer.note = generated, replaced_note(flagged, claims)
+            if should_replace(answer.per_sentence):
+                rows = answer.per_sentence
+                generated, note = answer.text, replaced_note(*mostly_unsupported(rows), invented(rows))
+                answer = self._quote_answer(question, relevant, extract, rewritten, timings, None)
+                answer.generated, answer.note = generated, note
                 answer.backend, answer.model = llm.name, llm.model
         timings.total_s = time.perf_counter() - started
         yield answer

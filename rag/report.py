@@ -8,7 +8,7 @@ from rich.table import Table
 
 from rag.settings import Settings
 from rag.terminal import line, plain
-from rag.types import Answer, FileStatus, IngestReport
+from rag.types import Answer, FileStatus, IngestReport, Source
 
 STYLE = {
     FileStatus.INGESTED: "green",
@@ -62,6 +62,13 @@ def print_status(settings: Settings, rows: list[dict], console: Console | None =
     console.print(table)
 
 
+def also_near_text(near: list[Source]) -> str:
+    """ "a.md (0.14), b.txt p.2 (0.11)": sources retrieved but far below the best (rag.sources)."""
+    from rag.sources import by_file
+
+    return ", ".join(f"{s.path}{f' p.{s.page}' if s.page else ''} ({s.score:.2f})" for s in by_file(near))
+
+
 def print_answer(answer: Answer, *, streamed: str | None = None, console: Console | None = None) -> None:
     """The answer (again only if checking changed what was streamed), sources, flags and provenance."""
     console = console or Console()
@@ -87,6 +94,8 @@ def print_answer(answer: Answer, *, streamed: str | None = None, console: Consol
             plain(snippet[:160] + ("..." if len(snippet) > 160 else "")),
         )
     console.print(table)
+    if answer.also_near:
+        console.print(plain(f"Also near: {also_near_text(answer.also_near)}", "dim"))
     if answer.llm_error:
         console.print(f"[bold yellow]model unavailable:[/] {escape(answer.llm_error)}", highlight=False)
     if answer.note:

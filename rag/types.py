@@ -114,6 +114,10 @@ class Source:
     def to_dict(self) -> dict:
         return {"n": self.n, "path": self.path, "page": self.page, "score": round(self.score, 4), "text": self.text}
 
+    def near_dict(self) -> dict:
+        """As an "also near" entry (rag.sources): where it is and how close, without the text."""
+        return {"path": self.path, "page": self.page, "score": round(self.score, 4)}
+
 
 @dataclass
 class Unsupported:
@@ -158,6 +162,7 @@ class Answer:
     # what retrieval searched for: the question as asked, or the standalone form of a follow-up
     # (`rewritten_query` is set only in that second case)
     searched_query: str | None = None
+    also_near: list[Source] = field(default_factory=list)  # retrieved, but far below the best: not cited, not listed
 
     def to_dict(self) -> dict:
         return {
@@ -169,6 +174,7 @@ class Answer:
             "llm_error": self.llm_error,
             "abstained": self.abstained,
             "sources": [s.to_dict() for s in self.sources],
+            "also_near": [s.near_dict() for s in self.also_near],
             "unsupported": [asdict(u) for u in self.unsupported],
             "invalid_citations": self.invalid_citations,
             "rewritten_query": self.rewritten_query,

@@ -9,17 +9,21 @@ Each claim sentence gets a support score in 0..1 against a set of sources:
   linearly from [EMB_LOW, EMB_HIGH] onto [0, 1];
 - lex: weighted share of the sentence's content words (stopwords dropped, light stemming,
   prefix match) found in those sources; numbers, identifiers and names weigh more;
-- missing: numbers and identifiers (ZX-4471, TIME_WAIT) absent from those sources, and
-  names absent from every retrieved source - the commonest shape of a fluent
-  hallucination, and one embeddings barely see. With PENALTY 0.5 and a threshold above
-  0.5, one such term flags the sentence whatever else matches.
+- missing: numbers, identifiers (ZX-4471, TIME_WAIT), commands, flags and paths (`rag sync
+  --all`, --all, ~/.config/x; rag.verify_code) absent from those sources, and names absent
+  from every retrieved source - the commonest shape of a fluent hallucination, and one
+  embeddings barely see. With PENALTY 0.5 and a threshold above 0.5, one such term flags
+  the sentence whatever else matches. The commands, flags and paths no source has are also
+  listed in `SentenceSupport.invented`: an answer telling a user to run what no source says
+  is worse than one unsupported sentence (rag.answer_mode falls back to the quote for it).
 
 A sentence is checked against its cited sources; if they fall short but the retrieved
 sources together support it, it is "miscited": flagged (a reader following the citation
 would not find it) yet counted as grounded by `VerifyResult.faithfulness`. Uncited
 sentences are checked against all sources. Headings, code, tables, abstentions ("I don't
 know") and fragments with fewer than MIN_WORDS content words make no claim and are
-skipped; a fragment is still flagged for a number or identifier no source has. Sentences
+skipped; a fragment is still flagged for a number or identifier no source has, and a code
+block for a command, flag or path no source has. Sentences
 restating the question are not special-cased: the question is not passed in, and a
 restatement is usually supported by what retrieval found anyway.
 
@@ -53,11 +57,13 @@ import numpy as np
 
 from rag.words import ABSTAINS
 from rag.types import Source, Unsupported
+from rag.verify_code import CODE_KINDS, programs
 from rag.verify_text import (
     CITE_RE,
     WEIGHTS,
     Term,
     TermIndex,
+    code_terms,
     drop_invalid,
     parse_citations,
     segments,
@@ -98,6 +104,7 @@ class SentenceSupport:
     supported: bool  # grounded in some retrieved source (True for skipped non-claims too)
     status: str  # supported | miscited | unsupported | skipped
     reason: str | None = None  # why flagged, or why skipped
+    invented: list[str] = field(default_factory=list)  # commands, flags and paths it has that no source has
 
 
 @dataclass
@@ -124,6 +131,7 @@ class _Claim:
     cited: list[int]
     invalid: list[int]
     fragment: bool  # too short to judge as a whole; only its numbers are checked
+    code: bool = False  # a code block: only its commands, flags and paths are checked
 
 
 @dataclass
@@ -138,14 +146,16 @@ def _fmt(ns: Sequence[int]) -> str:
     return "[" + ", ".join(map(str, ns)) + "]"
 
 
-def _claim(row: int, clean: str, cited: list[int], invalid: list[int]) -> _Claim:
-    found = list({(t.kind, t.key): t for t in terms(clean)}.values())
+def _claim(row: int, clean: str, cited: list[int], invalid: list[int], programs: set[str]) -> _Claim:
+    found = list({(t.kind, t.key): t for t in terms(clean, programs=programs)}.values())
     plain = re.sub(r"[*_`#]+", "", CITE_RE.sub("", clean)).strip()
     fragment = sum(t.kind != "num" for t in found) < MIN_WORDS
     return _Claim(row, plain, found, cited, invalid, fragment)
 
 
-def _prepare(text: str, valid: set[int]) -> tuple[str, list[SentenceSupport], list[_Claim], list]:
+def _prepare(
+    text: str, valid: set[int], programs: set[str]
+) -> tuple[str, list[SentenceSupport], list[_Claim], list]:
     """Drop invalid citations, split into sentences and decide which ones make claims."""
     pieces, rows, claims, invalid, pos, cur = [], [], [], [], 0, 0
     for s, e, kind in segments(text):
@@ -164,8 +174,10 @@ def _prepare(text: str, valid: set[int]) -> tuple[str, list[SentenceSupport], li
         cur += len(clean)
         if skip is None:
             bad = [n for n in nums if n not in valid]
-            claims.append(_claim(len(rows) - 1, clean, row.cited, bad))
+            claims.append(_claim(len(rows) - 1, clean, row.cited, bad, programs))
             row.reason = "too short to check" if claims[-1].fragment else None
+        elif kind == "code" and (found := code_terms(raw)):
+            claims.append(_Claim(len(rows) - 1, raw.strip("`~ \n"), found, [], [], fragment=True, code=True))
     pieces.append(text[pos:])
     return "".join(pieces), rows, claims, invalid
 
@@ -270,9 +282,21 @@ def _support(c: _Claim, sims: np.ndarray, ev: _Evidence, ns: Sequence[int]) -> t
     return (W * emb + (1 - W) * lex) * PENALTY ** len(missing), missing
 
 
+def _shown(t: Term) -> str:
+    if t.where or t.kind in CODE_KINDS:
+        return f"`{t.where or t.shown}`"  # the whole command: "`rag sync --all`", not "--all"
+    return f"number {t.shown}" if t.kind == "num" else f"'{t.shown}'"
+
+
 def _missing_reason(missing: list[Term]) -> str:
-    shown = [f"number {t.shown}" if t.kind == "num" else f"'{t.shown}'" for t in missing[:3]]
+    shown = list(dict.fromkeys(_shown(t) for t in missing))[:3]
     return f"{' and '.join(shown)} {'appears' if len(shown) == 1 else 'appear'} in no source"
+
+
+def _invented(c: _Claim, ev: _Evidence) -> list[str]:
+    """The commands (whole), flags and paths of a claim that no retrieved source has."""
+    gone = [t.where or t.shown for t in c.terms if (t.where or t.kind in CODE_KINDS) and not ev.every.has(t)]
+    return list(dict.fromkeys(gone))
 
 
 def _judge(c: _Claim, sims: np.ndarray, ev: _Evidence, threshold: float) -> tuple:
@@ -285,7 +309,7 @@ def _judge(c: _Claim, sims: np.ndarray, ev: _Evidence, threshold: float) -> tupl
         nums = [t for t in missing if t.kind != "name"]
         if nums:
             return "unsupported", s_all, best, _missing_reason(nums)
-        return "skipped", s_all, best, "too short to check"
+        return "skipped", s_all, best, "code" if c.code else "too short to check"
     if c.cited:
         s_cited = _support(c, sims, ev, c.cited)[0]
         if s_cited >= threshold:
@@ -325,13 +349,14 @@ def check_answer(
         with readable reasons, and each sentence's support.
     """
     threshold = DEFAULT_THRESHOLD if threshold is None else threshold
-    clean, rows, claims, invalid = _prepare(text, {s.n for s in sources})
+    clean, rows, claims, invalid = _prepare(text, {s.n for s in sources}, programs(s.text for s in sources))
     if claims and sources:
         ev, sims = _evidence(claims, sources, embedder, known)
         for c, row_sims in zip(claims, sims):
             row = rows[c.row]
             row.status, support, row.best, row.reason = _judge(c, row_sims, ev, threshold)
             row.support, row.supported = round(support, 4), row.status != "unsupported"
+            row.invented = _invented(c, ev)
     for c in claims if not sources else []:
         if not c.fragment:
             row = rows[c.row]

@@ -10,10 +10,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from rag.verify_code import CODE_KINDS, Piece, block_pieces, code_pieces
 from rag.words import DISCOURSE_WORDS, FUNCTION_WORDS, SOURCE_WORDS
 
 MAX_RANGE = 20  # [1-20] is a citation range; [1-500] is not
-WEIGHTS = {"word": 1.0, "name": 1.5, "num": 2.0, "id": 2.0}  # how much a matched term counts
+# how much a matched term counts; commands, flags and paths as much as numbers (rag.verify_code)
+WEIGHTS = {"word": 1.0, "name": 1.5, "num": 2.0, "id": 2.0} | dict.fromkeys(CODE_KINDS, 2.0)
 
 # --- sentences -------------------------------------------------------------------------
 
@@ -177,6 +179,8 @@ _TOKEN = re.compile(r"\w(?:[\w'’\-.:/]*\w)?")
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*(?:[-–]\d+(?:[.,:]\d+)*)*")
 _WITH_UNIT = re.compile(r"(\d+(?:\.\d+)?)(?:st|nd|rd|th|[a-zA-Z%°]{1,3})")  # 4th, 22km
 _IDENT = re.compile(r"\d|_|[a-z][A-Z]|\w\.\w")  # ZX-4471, TIME_WAIT, camelCase, file.py
+# units written in capitals would read as identifiers: "50 MB" is glued to "50MB", the number 50
+_UNIT_GAP = re.compile(r"(?<=\d)[ \t]+(?=(?:[KMGTP]i?B|[kMG]?Hz|ms|kW|MW|GW)\b)")
 _SENTENCE_OPENERS = ".!?:;*_\"'“‘(—–-•>"
 _SUFFIXES = (
     "ations",
@@ -201,9 +205,10 @@ _SUFFIXES = (
 class Term:
     """One content word of a text."""
 
-    kind: str  # word | name (capitalised mid-sentence) | num | id (ZX-4471, TIME_WAIT, TCP)
-    key: str  # stem, normalised number or lower-cased identifier
+    kind: str  # word | name (capitalised mid-sentence) | num | id (ZX-4471, TIME_WAIT, TCP) | cmd | flag | path
+    key: str  # stem, normalised number, lower-cased identifier; commands, flags and paths exact
     shown: str  # as written, for reasons
+    where: str = ""  # the command it is part of, shown in reasons instead of the piece alone
 
 
 def _stem(word: str) -> str:
@@ -242,11 +247,26 @@ def _word_terms(tok: str, first: bool, source: bool) -> list[Term]:
     return out
 
 
-def terms(text: str, source: bool = False) -> list[Term]:
-    """Content terms of a text in order, duplicates kept; `source` also indexes id parts."""
-    out: list[Term] = []
+def code_terms(block: str) -> list[Term]:
+    """The commands, flags and paths of a fenced code block (rag.verify_code)."""
+    return [_code_term(p) for p in block_pieces(block)]
+
+
+def _code_term(p: Piece) -> Term:
+    return Term(p.kind, p.key, p.shown, p.where)
+
+
+def terms(text: str, source: bool = False, programs: set[str] | None = None) -> list[Term]:
+    """Content terms of a text, duplicates kept: commands, flags and paths first, then the words.
+
+    `source` also indexes id parts and every word pair as a command head it contains; `programs`
+    are the programs the sources run, to find commands written in prose (rag.verify_code).
+    """
     text = CITE_RE.sub(" ", text)
+    pieces, text = code_pieces(text, programs, source)
+    out = [_code_term(p) for p in pieces]
     text = re.sub(r"(?<=\d)(?=[A-Za-z]{4,}\b)", " ", text)  # 22kilometers -> 22 kilometers
+    text = _UNIT_GAP.sub("", text)
     for m in _TOKEN.finditer(text):
         tok = re.sub(r"['’]s$", "", m.group().strip(".:/'’-"))
         unit = _WITH_UNIT.fullmatch(tok)
@@ -287,7 +307,7 @@ class TermIndex:
     def has(self, t: Term) -> bool:
         if t.key in self.exact:
             return True
-        if t.kind in ("num", "id"):
+        if t.kind not in ("word", "name"):
             return False
         # prefix match either way: "tall" ~ "tallest", "discover" ~ "discovery"
         return t.key in self.prefixes or any(t.key[:k] in self.exact for k in range(4, len(t.key)))

@@ -132,6 +132,11 @@ def test_streamed_answer_reassembles_to_the_same_text(client, sourdough):
     assert sent and not any(e["after_text"] for e in sent)  # sources arrive before the text
     assert {e["data"]["source"]["id"] for e in sent} >= {s["chunk_id"] for s in last["sources"]}
     assert sent[0]["data"]["document"][0] == last["sources"][0]["text"]
+    # named [1] as the answer cites it; the cosine under its name, and under Open WebUI's key
+    first = sent[0]["data"]
+    assert first["source"]["name"].startswith("[1] ") and last["sources"][0]["n"] == 1
+    assert first["similarities"] == first["distances"] == [last["sources"][0]["score"]]
+    assert isinstance(last["also_near"], list)
 
 
 def test_off_topic_question_abstains_with_the_closest_passages(client):

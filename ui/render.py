@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
+from rag.sources import by_file
 from rag.types import Answer, IngestReport, Source
 from ui.handlers import Session, Status, Turn
 from ui.images import images_html
@@ -161,12 +162,25 @@ def sources_html(session: Session) -> str:
         label = "closest passages, no answer" if turn.answer.abstained and not turn.answer.backend else "sources"
         items = searched_html(turn.question, turn.answer)
         items += "".join(source_html(s, i, cited_spans(turn.answer, s), open_=rank == 0) for s in turn.answer.sources)
+        items += also_near_html(turn.answer.also_near)
         items += images_html(turn.images)
         out.append(
             f'<details class="rag-turn" {"open" if rank == 0 else ""}><summary>Q{i}: {text(turn.question)}'
             f" <small>({label})</small></summary>{items}</details>"
         )
     return "".join(out)
+
+
+def also_near_html(near: list[Source]) -> str:
+    """Passages retrieved but far below the best (rag.sources): named, not listed as sources."""
+    if not near:
+        return ""
+    names = ", ".join(
+        f'<span title="{attr(s.path)}">{text(file_name(s.path))}{f" · page {s.page}" if s.page else ""}'
+        f" ({s.score:.2f})</span>"
+        for s in by_file(near)
+    )
+    return f'<div class="rag-also-near">Also near: {names}</div>'
 
 
 def searched_html(question: str, answer: Answer) -> str:

@@ -26,6 +26,7 @@ sup.rag-flag { color: #dc3545; font-size: 0.7em; cursor: help; }
 .rag-passage { white-space: normal; font-size: 0.9em; margin-top: 4px; max-height: 260px; overflow-y: auto; }
 mark.rag-cited { background: #fff3a3; }
 .rag-sources-empty { opacity: 0.6; font-size: 0.9em; }
+.rag-also-near { opacity: 0.7; font-size: 0.85em; margin: 4px 0 6px; }
 .rag-images { display: flex; flex-wrap: wrap; gap: 8px; margin: 6px 0; align-items: flex-start; }
 .rag-images > small { flex-basis: 100%; opacity: 0.7; }
 figure.rag-image { margin: 0; max-width: 160px; font-size: 0.8em; }
