@@ -90,11 +90,11 @@ PARAPHRASES = {
 TUNE = [json.loads(line) for line in (DATA / "samples_questions" / "tune.jsonl").read_text().splitlines() if line]
 EVERYDAY = {**PARAPHRASES, **{q["question"]: q["key"].lower() for q in TUNE if q["answerable"]}}
 UNANSWERABLE = [q["question"] for q in TUNE if not q["answerable"]]
-# What the suite measured (fp32; OMP_NUM_THREADS 1 and 2 gave the same): ANSWERED of len(EVERYDAY) not
+# What the suite measured (fp32; OMP_NUM_THREADS 1 and 2 and bf16 forced gave the same): ANSWERED of len(EVERYDAY) not
 # refused, RIGHT of them with the key fact, REFUSED of len(UNANSWERABLE) refused. Each assertion leaves
 # ROOM questions of slack, so a question or two whose decision sits near its edge on another CPU kind
 # (or a better quote from rag/extract.py) cannot fail the suite.
-ANSWERED, RIGHT, REFUSED, ROOM = 57, 38, 11, 4
+ANSWERED, RIGHT, REFUSED, ROOM = 56, 40, 11, 4
 
 
 def test_questions_in_a_users_own_words(engine):
