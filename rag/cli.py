@@ -34,9 +34,13 @@ def _waiting(collection: str):
     """What a writer prints while another process holds the collection's writer lock."""
 
     def on_wait(holder) -> None:
+        from rag.terminal import safe
+
         print(
-            f"waiting: collection {collection!r} is being written by {holder.describe()}; "
-            "this run starts when it finishes (Ctrl-C to stop, --no-wait to exit instead)",
+            safe(
+                f"waiting: collection {collection!r} is being written by {holder.describe()}; "
+                "this run starts when it finishes (Ctrl-C to stop, --no-wait to exit instead)"
+            ),
             file=sys.stderr,
             flush=True,
         )
@@ -182,6 +186,7 @@ def ask(
     from rag.app import build_engine, build_store
     from rag.image_search import images_for_answer
     from rag.report import print_answer, print_images
+    from rag.terminal import safe
     from rag.types import Answer
 
     s = _settings(
@@ -203,7 +208,7 @@ def ask(
             answer = event
         elif live:
             streamed += event
-            print(event, end="", flush=True)
+            print(safe(event), end="", flush=True)
     images = images_for_answer(s, store, question, answer.rewritten_query)  # shown, never sent to the LLM
     if as_json:
         print(json.dumps({**answer.to_dict(), "images": [h.to_dict() for h in images]}))
@@ -315,13 +320,15 @@ def main() -> None:
     """Entry point: runs the app and turns errors into a message and an exit code (see module doc)."""
     from rag.config_trust import take_trust_flag
     from rag.crash import report_unexpected, take_debug_flag
+    from rag.terminal import install_safe_logging, safe
 
+    install_safe_logging()  # log lines name documents and quote their errors
     debug = take_debug_flag(sys.argv)
     take_trust_flag(sys.argv)
     try:
         app()
     except RagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {safe(exc)}", file=sys.stderr)  # errors may quote a path or a document's words
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from rag.settings import Settings
@@ -88,9 +87,9 @@ def print_answer(answer: Answer, *, streamed: str | None = None, console: Consol
         )
     console.print(table)
     if answer.llm_error:
-        console.print(f"[bold yellow]model unavailable:[/] {escape(answer.llm_error)}", highlight=False)
+        console.print(line(("model unavailable:", "bold yellow"), f" {answer.llm_error}"), highlight=False)
     if answer.note:
-        console.print(f"[yellow]note:[/] {escape(answer.note)}", highlight=False)
+        console.print(line(("note:", "yellow"), f" {answer.note}"), highlight=False)
     for u in answer.unsupported:
         console.print(line(("unsupported:", "yellow"), f" {u.sentence} ", (f"({u.reason})", "dim")))
     for n in answer.invalid_citations:
@@ -127,8 +126,7 @@ DOCTOR_STYLE = {"ok": "green", "warning": "yellow", "problem": "bold red"}
 
 def print_diagnosis(diagnosis, console: Console | None = None) -> None:
     """`rag doctor`: one line per part, the fix under anything that is not ok."""
-    from rich.markup import escape
-
+    
     console = console or Console()
     for c in diagnosis.checks:
         console.print(f"[{DOCTOR_STYLE[c.status]}]{c.status:<8}[/] {escape(c.name):<16} {escape(c.detail)}")
