@@ -74,6 +74,9 @@ def ingest(
     chunk_overlap: Optional[int] = typer.Option(None, "--chunk-overlap", help="Tokens of overlap."),
     embed_model: Optional[str] = typer.Option(None, "--embed-model", help="sentence-transformers model name or path."),
     max_file_mb: Optional[float] = typer.Option(None, "--max-file-mb", help="Skip files larger than this."),
+    follow_links_outside: Optional[bool] = typer.Option(
+        None, "--follow-links-outside", help="Follow symlinks that lead out of the folder (default: skip them)."
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="List unchanged files too."),
     no_wait: bool = NoWaitOpt,
 ) -> None:
@@ -92,6 +95,7 @@ def ingest(
         chunk_overlap=chunk_overlap,
         embed_model=embed_model,
         max_file_mb=max_file_mb,
+        follow_links_outside=follow_links_outside,
     )
     embedder, store = build_embedder(s), build_store(s)
     image_embedder = build_image_embedder(s)  # None unless `image_model` is set; loaded once for --watch

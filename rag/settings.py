@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     )
     exclude: list[str] = Field(default_factory=list, description="Glob patterns of files to leave out.")
     max_file_mb: float = Field(default=50.0, gt=0, description="Files larger than this many MB are skipped.")
+    follow_links_outside: bool = Field(
+        default=False,
+        description="Follow symlinks (to files or folders) whose target lies outside the folder being ingested. "
+        "Off: such links are skipped and reported, so a folder you did not write cannot pull in /etc/passwd.",
+    )
     watch_debounce_ms: int = Field(default=800, ge=50, description="Quiet time before --watch re-syncs.")
 
     # Retrieval (rag/retriever.py)
