@@ -25,6 +25,9 @@ app = typer.Typer(
 CollectionOpt = typer.Option(None, "--collection", "-c", help="Collection name (default: settings `collection`).")
 ChromaOpt = typer.Option(None, "--chroma-url", help="Chroma server URL (default: embedded store under RAG_HOME).")
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
+AllowedHostOpt = typer.Option(
+    None, "--allowed-host", help="A Host name to answer besides localhost (repeatable; others get 421)."
+)
 NoWaitOpt = typer.Option(
     False, "--no-wait", help="If another process is writing the collection, exit (code 2) instead of waiting."
 )
@@ -236,6 +239,7 @@ def chat(
     ssl_certfile: Optional[Path] = typer.Option(None, "--ssl-certfile", help="TLS certificate (PEM): serve https."),
     ssl_keyfile: Optional[Path] = typer.Option(None, "--ssl-keyfile", help="TLS private key (PEM) of --ssl-certfile."),
     llm: Optional[str] = typer.Option(None, "--llm", help="auto | ollama[:MODEL] | embedded[:PATH.gguf]"),
+    allowed_host: Optional[List[str]] = AllowedHostOpt,
 ) -> None:
     """Chat with your documents in the browser (`--collection samples` indexes the sample documents on first run)."""
     from ui.config import refuse_auth_flag
@@ -245,7 +249,7 @@ def chat(
         refuse_auth_flag()
     chat_command(
         collection=collection, host=host, port=port, auth_file=auth_file, llm=llm, chroma_url=chroma_url,
-        ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+        ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, allowed_hosts=allowed_host,
     )  # fmt: skip
 
 
@@ -276,11 +280,14 @@ def serve(
     collection: Optional[str] = CollectionOpt,
     chroma_url: Optional[str] = ChromaOpt,
     llm: Optional[str] = typer.Option(None, "--llm", help="auto | ollama[:MODEL] | embedded[:PATH.gguf]"),
+    allowed_host: Optional[List[str]] = AllowedHostOpt,
 ) -> None:
     """Serve an OpenAI-compatible API (/v1) and the MCP tools (/mcp) over your collections."""
     from api.server import serve_command
 
-    serve_command(host=host, port=port, collection=collection, llm=llm, chroma_url=chroma_url)
+    serve_command(
+        host=host, port=port, collection=collection, llm=llm, chroma_url=chroma_url, allowed_hosts=allowed_host
+    )
 
 
 @app.command()

@@ -229,6 +229,12 @@ class Settings(BaseSettings):
         description="Bearer key clients of `rag serve` must send (`Authorization: Bearer KEY`); required to bind "
         "off 127.0.0.1, and checked on every address once set.",
     )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names (the Host header, any port) `rag serve` and `rag chat` answer besides the loopback "
+        "names; others get 421, which stops DNS-rebinding pages from reading a loopback server. On a non-loopback "
+        "bind the check applies only once this is set.",
+    )
 
     @field_validator("collection")
     @classmethod
