@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 
 from api.auth import BearerAuth, check_api_bind
 from api.errors import error_status
+from api.limits import BodyLimit, check_count, check_text
 from api.openai_format import ChatRequest, EmbeddingsRequest, RetrieveRequest, error_body, models_list, source_dict
 from api.service import RagService
 from rag.settings import Settings
@@ -48,6 +49,7 @@ def build_app(
     app.router.routes.extend(mcp_app.routes)  # POST/GET/DELETE /mcp, beside our routes
     if api_key:
         app.add_middleware(BearerAuth, api_key=api_key)
+    app.add_middleware(BodyLimit, max_bytes=int(service.settings.api_max_body_mb * 2**20))
     app.add_middleware(HostGuard, allowed=hosts_for(host, extra))  # added last: outermost, before the key check
     return app
 
@@ -128,6 +130,10 @@ def _add_routes(app, service: RagService) -> None:
     def embeddings(req: EmbeddingsRequest):
         model = service.embedding_model_for(req.model)
         texts = req.texts()
+        limits = service.settings
+        check_count("inputs", len(texts), limits.api_max_embedding_inputs, "api_max_embedding_inputs")
+        for text in texts:
+            check_text("input", text, limits)
         vectors = service.embedder.embed(texts)
         data = [
             {"object": "embedding", "index": i, "embedding": _encode(v, req.encoding_format)}

@@ -229,6 +229,21 @@ class Settings(BaseSettings):
         description="Bearer key clients of `rag serve` must send (`Authorization: Bearer KEY`); required to bind "
         "off 127.0.0.1, and checked on every address once set.",
     )
+    api_max_body_mb: float = Field(
+        default=2.0, gt=0, description="Largest request body `rag serve` reads, in MB; larger ones get 413."
+    )
+    api_max_messages: int = Field(
+        default=200, ge=1, description="Most messages one chat request may carry (the history included); 400 above."
+    )
+    api_max_embedding_inputs: int = Field(
+        default=256, ge=1, description="Most texts one `/v1/embeddings` request may embed; 400 above."
+    )
+    api_max_text_chars: int = Field(
+        default=20_000,
+        ge=1,
+        description="Longest question, search query or embeddings input (characters) the API and MCP tools take; "
+        "400 (a tool error over MCP) above. Retrieval reads only the first ~256 tokens of a question anyway.",
+    )
     allowed_hosts: list[str] = Field(
         default_factory=list,
         description="Host names (the Host header, any port) `rag serve` and `rag chat` answer besides the loopback "

@@ -23,7 +23,10 @@ def server(tmp_path_factory, embedder, model_cache):
     (docs / "ferry.txt").write_text("The island ferry leaves the harbour at noon every day.\n")
     home = root / "home"
     sync(Settings(home=home, collection=COLLECTION), embedder, [docs])
-    env = server_env(home, model_cache, answer_mode="extract", llm="embedded")
+    env = server_env(
+        home, model_cache, answer_mode="extract", llm="embedded",
+        api_max_body_mb="0.25", api_max_messages="6", api_max_embedding_inputs="8", api_max_text_chars="2000",
+    )  # fmt: skip
     with rag_serve(home, env, "--collection", COLLECTION, "--allowed-host", "rag.internal") as served:
         yield served
 
@@ -63,3 +66,56 @@ def test_mcp_refuses_another_host_too(server):
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
     headers = {"Accept": "application/json, text/event-stream", **EVIL}
     assert httpx.post(f"{server.url}/mcp", json=body, headers=headers, timeout=60).status_code == 421
+
+
+# -- request sizes ------------------------------------------------------------------------------
+
+def _chat(server, messages, **kw):
+    return httpx.post(f"{server.v1}/chat/completions", json={"model": COLLECTION, "messages": messages}, timeout=120, **kw)
+
+
+def test_a_body_over_the_cap_is_413_before_it_is_parsed(server):
+    big = {"model": COLLECTION, "messages": [{"role": "user", "content": "ferry " * 60_000}]}  # ~360 KB > 0.25 MB
+    r = httpx.post(f"{server.v1}/chat/completions", json=big, timeout=60)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "request_too_large", r.text
+    assert "api_max_body_mb" in r.json()["error"]["message"]
+
+    def chunks():  # no Content-Length: the body is counted as it arrives
+        yield b'{"model": "hostile", "input": "'
+        for _ in range(100):
+            yield b"x" * 4096
+        yield b'"}'
+
+    r = httpx.post(f"{server.v1}/embeddings", content=chunks(), headers={"Content-Type": "application/json"})
+    assert r.status_code == 413, r.text
+    r = httpx.post(f"{server.url}/mcp", content=b"[" + b"1," * 200_000 + b"1]", headers={
+        "Content-Type": "application/json", "Accept": "application/json, text/event-stream"})  # fmt: skip
+    assert r.status_code == 413
+
+
+def test_counts_and_lengths_over_the_caps_are_400_naming_the_setting(server):
+    r = httpx.post(f"{server.v1}/embeddings", json={"model": COLLECTION, "input": ["ferry"] * 9}, timeout=60)
+    assert r.status_code == 400 and "api_max_embedding_inputs" in r.json()["error"]["message"], r.text
+    r = httpx.post(f"{server.v1}/embeddings", json={"model": COLLECTION, "input": ["x" * 2001]}, timeout=60)
+    assert r.status_code == 400 and "api_max_text_chars" in r.json()["error"]["message"], r.text
+    r = _chat(server, [{"role": "user", "content": "ferry " * 400}])  # 2,400 characters
+    assert r.status_code == 400 and "api_max_text_chars" in r.json()["error"]["message"], r.text
+    r = _chat(server, [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "x"}] * 3 + [
+        {"role": "user", "content": "ferry?"}])  # fmt: skip
+    assert r.status_code == 400 and "api_max_messages" in r.json()["error"]["message"], r.text
+    r = httpx.post(f"{server.v1}/retrieve", json={"query": "ferry " * 400}, timeout=60)
+    assert r.status_code == 400 and "api_max_text_chars" in r.json()["error"]["message"], r.text
+    at_the_caps = httpx.post(f"{server.v1}/embeddings", json={"model": COLLECTION, "input": ["x" * 2000] * 8})
+    assert at_the_caps.status_code == 200 and len(at_the_caps.json()["data"]) == 8
+
+
+@pytest.mark.parametrize("text", [5, ["ferry"], {"a": 1}, None])
+def test_a_text_part_whose_text_is_not_a_string_is_400(server, text):
+    r = _chat(server, [{"role": "user", "content": [{"type": "text", "text": text}]}])
+    assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error", r.text
+    assert "string" in r.json()["error"]["message"]
+
+
+def test_text_parts_that_are_strings_still_answer(server):
+    r = _chat(server, [{"role": "user", "content": [{"type": "text", "text": "When does the ferry leave?"}]}])
+    assert r.status_code == 200 and "noon" in r.json()["choices"][0]["message"]["content"], r.text
