@@ -227,6 +227,10 @@ def mcp_command(collection: str | None = None, llm: str | None = None, chroma_ur
     settings = load_settings(collection=collection, llm=llm, chroma_url=chroma_url)
     # stdout carries the protocol: the SDK's stdio transport points fd 1 at stderr while it serves,
     # so stray output (a library's print, llama.cpp's logging) cannot corrupt it
+    import anyio
+
+    from api.mcp_stdio import serve_stdio
+
     service = _service(settings)
     service.open()
-    build_mcp(service).run("stdio")
+    anyio.run(serve_stdio, build_mcp(service))  # the SDK's stdio, answering malformed lines (see the module)
