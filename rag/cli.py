@@ -336,16 +336,46 @@ def main() -> None:
     install_safe_logging()  # log lines name documents and quote their errors
     debug = take_debug_flag(sys.argv)
     take_trust_flag(sys.argv)
+    as_json = _wants_json(sys.argv)
     try:
-        app()
+        _run_for_json() if as_json else app()
     except RagError as exc:
         print(f"error: {safe(exc)}", file=sys.stderr)  # errors may quote a path or a document's words
+        _json_error(as_json, str(exc), "error", exc.exit_code)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
+        _json_error(as_json, "interrupted", "interrupted", 130)
         sys.exit(130)
     except Exception as exc:  # not ours: one line and exit 3, never the "some files failed" code
-        sys.exit(report_unexpected(exc, debug))
+        code = report_unexpected(exc, debug)
+        _json_error(as_json, f"unexpected {type(exc).__name__}: {exc}", "unexpected", code)
+        sys.exit(code)
+
+
+def _wants_json(argv: list[str]) -> bool:
+    end = argv.index("--") if "--" in argv else len(argv)
+    return "--json" in argv[1:end]
+
+
+def _run_for_json() -> None:
+    """Run the app so that a usage error (bad option or value) comes back here, to be answered in JSON
+    as well: a JSON consumer reads stdout, where click's message never goes."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        raise KeyboardInterrupt from None
+    except typer.TyperException as exc:  # typer's (vendored) click usage errors: bad option, bad value
+        exc.show()
+        _json_error(True, exc.format_message(), "usage", exc.exit_code)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _json_error(as_json: bool, message: str, kind: str, exit_code: int) -> None:
+    """With --json, the error as one JSON object on stdout (the message also went to stderr)."""
+    if as_json:
+        print(json.dumps({"error": {"message": message, "kind": kind, "exit_code": exit_code}}), flush=True)
 
 
 if __name__ == "__main__":

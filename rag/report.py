@@ -126,12 +126,11 @@ DOCTOR_STYLE = {"ok": "green", "warning": "yellow", "problem": "bold red"}
 
 def print_diagnosis(diagnosis, console: Console | None = None) -> None:
     """`rag doctor`: one line per part, the fix under anything that is not ok."""
-    
     console = console or Console()
     for c in diagnosis.checks:
-        console.print(f"[{DOCTOR_STYLE[c.status]}]{c.status:<8}[/] {escape(c.name):<16} {escape(c.detail)}")
+        console.print(line((f"{c.status:<8}", DOCTOR_STYLE[c.status]), f" {c.name:<16} {c.detail}"))
         if c.fix:
-            console.print(f"{'':<26}fix: {escape(c.fix)}")
+            console.print(line(f"{'':<26}fix: {c.fix}"))
     verdict = "ragspace is ready" if diagnosis.ok else "the default path cannot work until the problems above are fixed"
     console.print(f"[{'green' if diagnosis.ok else 'bold red'}]{verdict}[/]")
 

@@ -23,6 +23,31 @@ def test_safe_makes_every_control_visible_and_keeps_layout():
     assert not LIVE.search(plain(HOSTILE).plain) and not LIVE.search(line(HOSTILE, (HOSTILE, "red")).plain)
 
 
+def test_report_renderers_make_controls_inert_and_keep_markup_literal():
+    import io
+
+    from rich.console import Console
+
+    from rag.doctor import Check, Diagnosis
+    from rag.report import print_answer, print_diagnosis
+    from rag.types import Answer, Source, Timings
+
+    def render(fn, *args) -> str:
+        out = io.StringIO()
+        fn(*args, console=Console(file=out, width=300, color_system=None))
+        return out.getvalue()
+
+    doctor = render(print_diagnosis, Diagnosis([Check("store", "problem", f"[/x] {HOSTILE}", fix=f"fix {HOSTILE}")]))
+    answer = Answer(
+        text=f"text {HOSTILE}", note=f"note {HOSTILE}", llm_error=f"down {HOSTILE}",
+        sources=[Source(n=1, id="a", path=f"/d/{HOSTILE}.md", page=None, text=HOSTILE, score=0.5)],
+        timings=Timings(retrieve_s=0.0, first_token_s=None, total_s=0.0),
+    )  # fmt: skip
+    for text in (doctor, render(print_answer, answer)):
+        assert not LIVE.search(text) and "PWNED" in text, repr(text)
+    assert "[/x]" in doctor and "fix " in doctor
+
+
 def test_log_messages_are_made_safe(caplog):
     record = SafeLogRecord("rag", logging.INFO, __file__, 1, "reading %s", (HOSTILE,), None)
     assert not LIVE.search(record.getMessage()) and "PWNED" in record.getMessage()
