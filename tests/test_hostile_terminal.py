@@ -68,3 +68,15 @@ def test_ask_and_ingest_print_no_raw_escape_from_text_headings_or_names(tmp_path
         assert out.returncode == 0, out.stderr
         assert expected in out.stdout, out.stdout  # the text is shown, its escapes made visible
         assert not LIVE.search(out.stdout + out.stderr), repr(out.stdout)
+
+
+def test_eval_reports_carry_no_live_controls(tmp_path):
+    from eval.report import write_reports
+    from tests.test_eval_report import answers_results
+
+    results = answers_results()
+    results["items"][0]["question"] = f"question {HOSTILE}?"
+    results["items"][0]["answer"] = f"answer {HOSTILE}"
+    for path in write_reports(tmp_path, results):
+        text = path.read_text()
+        assert "PWNED" in text and not LIVE.search(text), path.name
