@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 from itertools import chain
 
 from api.errors import error_status
+from api.limits import check_count, check_text
 from api.openai_format import (
     ChatRequest,
     answer_fields,
@@ -54,6 +55,10 @@ class _Seen:
 
 
 def _events(service: RagService, req: ChatRequest, on_sources=None) -> tuple[str, Iterator]:
+    settings = service.settings
+    check_count("messages", len(req.messages), settings.api_max_messages, "api_max_messages")
+    for message in req.messages:  # the history is put into the prompt too: each turn is capped like the question
+        check_text("message", message.text(), settings)
     question, history = req.question_and_history()
     collection = service.collection_name(req.model)
     return collection, service.stream(question, history, collection, on_sources=on_sources, **req.engine_options())

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import asdict
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rag.errors import QuestionError
 from rag.types import Answer, Source
@@ -25,10 +25,19 @@ class Message(BaseModel):
     role: str
     content: Union[str, list[dict[str, Any]], None] = None
 
+    @field_validator("content")
+    @classmethod
+    def _text_parts_hold_text(cls, v):
+        # a part {"type": "text", "text": 5} (or a list, an object) was once turned into "5" by str()
+        for part in v if isinstance(v, list) else []:
+            if part.get("type") == "text" and not isinstance(part.get("text"), str):
+                raise ValueError("a content part of type 'text' needs `text` as a string")
+        return v
+
     def text(self) -> str:
         """The message's text; a list of parts (OpenAI's multi-part content) keeps its text parts."""
         if isinstance(self.content, list):
-            return "\n".join(str(p.get("text", "")) for p in self.content if p.get("type") == "text")
+            return "\n".join(p["text"] for p in self.content if p.get("type") == "text")
         return self.content or ""
 
 

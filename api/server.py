@@ -14,20 +14,29 @@ from contextlib import asynccontextmanager
 
 from api.auth import BearerAuth, check_api_bind
 from api.errors import error_status
+from api.limits import BodyLimit, check_count, check_text
 from api.openai_format import ChatRequest, EmbeddingsRequest, RetrieveRequest, error_body, models_list, source_dict
 from api.service import RagService
 from rag.settings import Settings
 
 
-def build_app(service: RagService, host: str = "127.0.0.1", api_key: str | None = None):
-    """The FastAPI app over `service`; with `api_key`, every route but /health needs it."""
+def build_app(
+    service: RagService, host: str = "127.0.0.1", api_key: str | None = None, allowed_hosts: list[str] | None = None
+):
+    """The FastAPI app over `service`; with `api_key`, every route but /health needs it.
+
+    Every route answers only the Host names of `rag.hosts.allowed_hosts(host, allowed_hosts)` (421 otherwise).
+    """
     from fastapi import FastAPI
 
     from api.mcp_tools import build_mcp
+    from rag.hosts import HostGuard
+    from rag.hosts import allowed_hosts as hosts_for
 
+    extra = list(allowed_hosts or [])
     mcp = build_mcp(service)
     # stateless: each MCP request stands alone, like our HTTP routes (no session to lose on restart)
-    mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, **_mcp_security(host))
+    mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, **_mcp_security(host, extra))
 
     @asynccontextmanager
     async def lifespan(app):
@@ -40,21 +49,24 @@ def build_app(service: RagService, host: str = "127.0.0.1", api_key: str | None 
     app.router.routes.extend(mcp_app.routes)  # POST/GET/DELETE /mcp, beside our routes
     if api_key:
         app.add_middleware(BearerAuth, api_key=api_key)
+    app.add_middleware(BodyLimit, max_bytes=int(service.settings.api_max_body_mb * 2**20))
+    app.add_middleware(HostGuard, allowed=hosts_for(host, extra))  # added last: outermost, before the key check
     return app
 
 
-def _mcp_security(host: str) -> dict:
-    """MCP's DNS-rebinding guard checks the Host header: keep it on loopback, where it protects a
-    keyless server from web pages; off loopback the API key guards and hosts are unknown."""
+def _mcp_security(host: str, extra: list[str]) -> dict:
+    """MCP's own DNS-rebinding guard, given the same hosts as `HostGuard` (which runs first); it also
+    checks Origin. Off loopback with no list, the API key guards and hosts are unknown."""
     from mcp.server.transport_security import TransportSecuritySettings
 
-    from ui.config import is_loopback
+    from rag.hosts import mcp_host_patterns
 
-    if is_loopback(host):
+    patterns = mcp_host_patterns(host, extra)
+    if patterns:
         return {"transport_security": TransportSecuritySettings(
             enable_dns_rebinding_protection=True,
-            allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*", f"{host}:*"],
-            allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"],
+            allowed_hosts=patterns,
+            allowed_origins=[f"{scheme}://{p}" for p in patterns for scheme in ("http", "https")],
         )}
     return {"transport_security": TransportSecuritySettings(enable_dns_rebinding_protection=False)}
 
@@ -118,6 +130,10 @@ def _add_routes(app, service: RagService) -> None:
     def embeddings(req: EmbeddingsRequest):
         model = service.embedding_model_for(req.model)
         texts = req.texts()
+        limits = service.settings
+        check_count("inputs", len(texts), limits.api_max_embedding_inputs, "api_max_embedding_inputs")
+        for text in texts:
+            check_text("input", text, limits)
         vectors = service.embedder.embed(texts)
         data = [
             {"object": "embedding", "index": i, "embedding": _encode(v, req.encoding_format)}
@@ -174,6 +190,7 @@ def serve_command(
     collection: str | None = None,
     llm: str | None = None,
     chroma_url: str | None = None,
+    allowed_hosts: list[str] | None = None,
 ) -> None:
     """Serve the HTTP API (what `rag serve` runs). None means "not given": settings decide.
 
@@ -185,12 +202,13 @@ def serve_command(
     from rag.settings import load_settings
 
     settings = load_settings(
-        api_host=host, api_port=port, collection=collection, llm=llm, chroma_url=chroma_url
-    )
+        api_host=host, api_port=port, collection=collection, llm=llm, chroma_url=chroma_url,
+        allowed_hosts=allowed_hosts or None,
+    )  # fmt: skip
     check_api_bind(settings.api_host, settings.api_key)
     service = _service(settings)
     service.open()
-    app = build_app(service, settings.api_host, settings.api_key)
+    app = build_app(service, settings.api_host, settings.api_key, settings.allowed_hosts)
     shown = f"[{settings.api_host}]" if ":" in settings.api_host else settings.api_host
     print(
         f"ragspace API on http://{shown}:{settings.api_port}/v1 (collection {settings.collection!r}; "
@@ -209,6 +227,10 @@ def mcp_command(collection: str | None = None, llm: str | None = None, chroma_ur
     settings = load_settings(collection=collection, llm=llm, chroma_url=chroma_url)
     # stdout carries the protocol: the SDK's stdio transport points fd 1 at stderr while it serves,
     # so stray output (a library's print, llama.cpp's logging) cannot corrupt it
+    import anyio
+
+    from api.mcp_stdio import serve_stdio
+
     service = _service(settings)
     service.open()
-    build_mcp(service).run("stdio")
+    anyio.run(serve_stdio, build_mcp(service))  # the SDK's stdio, answering malformed lines (see the module)

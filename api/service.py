@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from api.limits import check_text
 from rag.errors import CollectionNotFound, ConfigError, RagError
 from rag.settings import Settings
 from rag.types import Source
@@ -133,6 +134,7 @@ class RagService:
 
         if not (query or "").strip():
             raise ConfigError("The query is empty - send the text to search for.")
+        check_text("query", query, self.settings)
         engine = self.engine(collection)
         return engine.retriever.search(
             query,
@@ -155,6 +157,7 @@ class RagService:
         `on_sources` hears the retrieved candidates before the model writes; `options` are request
         fields named as in ENGINE_OPTIONS (None = the settings' value).
         """
+        check_text("question", question, self.settings)
         shared = self.engine(collection)
         engine = shared
         if on_sources is not None:

@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from rag.terminal import safe
 from rag.types import Answer, Source
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -260,11 +261,11 @@ def main(argv: list[str] | None = None) -> None:
 def show(answers: list[dict[str, Any]]) -> None:
     """For the person labelling: sources first, then the units to label. No checker output."""
     for rec in answers:
-        print(f"===== {rec['id']}  Q: {rec['question_text']}")
+        print(safe(f"===== {rec['id']}  Q: {rec['question_text']}"))
         for src in rec["source_objs"]:
-            print(f"--- [{src.n}] {src.path}\n{src.text}")
+            print(safe(f"--- [{src.n}] {src.path}\n{src.text}"))
         for i, unit in enumerate(units(rec["answer"])):
-            print(f">>> {i}: {unit}")
+            print(safe(f">>> {i}: {unit}"))
 
 
 if __name__ == "__main__":

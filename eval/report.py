@@ -15,6 +15,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from rag.terminal import safe
+
 
 MAX_ROWS = 500  # per-question rows shown; the rest stay in results.json
 TEXT_CUT = 160  # characters of question / answer shown in a table cell
@@ -331,6 +333,7 @@ def write_reports(run_dir: Path, results: dict[str, Any]) -> list[Path]:
     for name, data in plots.items():
         (run_dir / name).write_bytes(data)
     md, page = run_dir / "report.md", run_dir / "report.html"
-    md.write_text(_markdown(results, plots))
-    page.write_text(_html(results, plots))
+    # questions, answers and passages come from documents: no live terminal controls for `cat report.md`
+    md.write_text(safe(_markdown(results, plots)))
+    page.write_text(safe(_html(results, plots)))
     return [md, page]

@@ -192,7 +192,7 @@ class Sync:
         s = self.settings
         found: dict[str, Found] = {}
         for root in roots:
-            for f in iter_files(Path(root), s.include, s.exclude):
+            for f in iter_files(Path(root), s.include, s.exclude, follow_outside=s.follow_links_outside):
                 found.setdefault(str(f.path), f)
         entries = self.manifest.entries()
         blind = self._unreadable_folders(found, entries)
@@ -225,6 +225,8 @@ class Sync:
             return self.images.one(f) if self.images else FileResult(path, FileStatus.SKIPPED, IMAGES_OFF)
         if self.images and has_embedded_images(f.path):
             self.images.embedded(f)  # its pictures go to the image collection; its text goes on below
+        if f.skipped:  # a link out of the folder: what an older run indexed through it is dropped too
+            return self._remove(path, entry, f.problem) if entry else FileResult(path, FileStatus.SKIPPED, f.problem)
         if f.problem:
             return FileResult(path, FileStatus.FAILED, f.problem + (KEPT if entry else ""))
         st = f.stat

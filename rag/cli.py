@@ -25,6 +25,9 @@ app = typer.Typer(
 CollectionOpt = typer.Option(None, "--collection", "-c", help="Collection name (default: settings `collection`).")
 ChromaOpt = typer.Option(None, "--chroma-url", help="Chroma server URL (default: embedded store under RAG_HOME).")
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of tables.")
+AllowedHostOpt = typer.Option(
+    None, "--allowed-host", help="A Host name to answer besides localhost (repeatable; others get 421)."
+)
 NoWaitOpt = typer.Option(
     False, "--no-wait", help="If another process is writing the collection, exit (code 2) instead of waiting."
 )
@@ -34,9 +37,13 @@ def _waiting(collection: str):
     """What a writer prints while another process holds the collection's writer lock."""
 
     def on_wait(holder) -> None:
+        from rag.terminal import safe
+
         print(
-            f"waiting: collection {collection!r} is being written by {holder.describe()}; "
-            "this run starts when it finishes (Ctrl-C to stop, --no-wait to exit instead)",
+            safe(
+                f"waiting: collection {collection!r} is being written by {holder.describe()}; "
+                "this run starts when it finishes (Ctrl-C to stop, --no-wait to exit instead)"
+            ),
             file=sys.stderr,
             flush=True,
         )
@@ -70,6 +77,9 @@ def ingest(
     chunk_overlap: Optional[int] = typer.Option(None, "--chunk-overlap", help="Tokens of overlap."),
     embed_model: Optional[str] = typer.Option(None, "--embed-model", help="sentence-transformers model name or path."),
     max_file_mb: Optional[float] = typer.Option(None, "--max-file-mb", help="Skip files larger than this."),
+    follow_links_outside: Optional[bool] = typer.Option(
+        None, "--follow-links-outside", help="Follow symlinks that lead out of the folder (default: skip them)."
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="List unchanged files too."),
     no_wait: bool = NoWaitOpt,
 ) -> None:
@@ -88,6 +98,7 @@ def ingest(
         chunk_overlap=chunk_overlap,
         embed_model=embed_model,
         max_file_mb=max_file_mb,
+        follow_links_outside=follow_links_outside,
     )
     embedder, store = build_embedder(s), build_store(s)
     image_embedder = build_image_embedder(s)  # None unless `image_model` is set; loaded once for --watch
@@ -182,6 +193,7 @@ def ask(
     from rag.app import build_engine, build_store
     from rag.image_search import images_for_answer
     from rag.report import print_answer, print_images
+    from rag.terminal import safe
     from rag.types import Answer
 
     s = _settings(
@@ -203,7 +215,7 @@ def ask(
             answer = event
         elif live:
             streamed += event
-            print(event, end="", flush=True)
+            print(safe(event), end="", flush=True)
     images = images_for_answer(s, store, question, answer.rewritten_query)  # shown, never sent to the LLM
     if as_json:
         print(json.dumps({**answer.to_dict(), "images": [h.to_dict() for h in images]}))
@@ -227,6 +239,7 @@ def chat(
     ssl_certfile: Optional[Path] = typer.Option(None, "--ssl-certfile", help="TLS certificate (PEM): serve https."),
     ssl_keyfile: Optional[Path] = typer.Option(None, "--ssl-keyfile", help="TLS private key (PEM) of --ssl-certfile."),
     llm: Optional[str] = typer.Option(None, "--llm", help="auto | ollama[:MODEL] | embedded[:PATH.gguf]"),
+    allowed_host: Optional[List[str]] = AllowedHostOpt,
 ) -> None:
     """Chat with your documents in the browser (`--collection samples` indexes the sample documents on first run)."""
     from ui.config import refuse_auth_flag
@@ -236,7 +249,7 @@ def chat(
         refuse_auth_flag()
     chat_command(
         collection=collection, host=host, port=port, auth_file=auth_file, llm=llm, chroma_url=chroma_url,
-        ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+        ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, allowed_hosts=allowed_host,
     )  # fmt: skip
 
 
@@ -267,11 +280,14 @@ def serve(
     collection: Optional[str] = CollectionOpt,
     chroma_url: Optional[str] = ChromaOpt,
     llm: Optional[str] = typer.Option(None, "--llm", help="auto | ollama[:MODEL] | embedded[:PATH.gguf]"),
+    allowed_host: Optional[List[str]] = AllowedHostOpt,
 ) -> None:
     """Serve an OpenAI-compatible API (/v1) and the MCP tools (/mcp) over your collections."""
     from api.server import serve_command
 
-    serve_command(host=host, port=port, collection=collection, llm=llm, chroma_url=chroma_url)
+    serve_command(
+        host=host, port=port, collection=collection, llm=llm, chroma_url=chroma_url, allowed_hosts=allowed_host
+    )
 
 
 @app.command()
@@ -315,19 +331,51 @@ def main() -> None:
     """Entry point: runs the app and turns errors into a message and an exit code (see module doc)."""
     from rag.config_trust import take_trust_flag
     from rag.crash import report_unexpected, take_debug_flag
+    from rag.terminal import install_safe_logging, safe
 
+    install_safe_logging()  # log lines name documents and quote their errors
     debug = take_debug_flag(sys.argv)
     take_trust_flag(sys.argv)
+    as_json = _wants_json(sys.argv)
     try:
-        app()
+        _run_for_json() if as_json else app()
     except RagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {safe(exc)}", file=sys.stderr)  # errors may quote a path or a document's words
+        _json_error(as_json, str(exc), "error", exc.exit_code)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
+        _json_error(as_json, "interrupted", "interrupted", 130)
         sys.exit(130)
     except Exception as exc:  # not ours: one line and exit 3, never the "some files failed" code
-        sys.exit(report_unexpected(exc, debug))
+        code = report_unexpected(exc, debug)
+        _json_error(as_json, f"unexpected {type(exc).__name__}: {exc}", "unexpected", code)
+        sys.exit(code)
+
+
+def _wants_json(argv: list[str]) -> bool:
+    end = argv.index("--") if "--" in argv else len(argv)
+    return "--json" in argv[1:end]
+
+
+def _run_for_json() -> None:
+    """Run the app so that a usage error (bad option or value) comes back here, to be answered in JSON
+    as well: a JSON consumer reads stdout, where click's message never goes."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        raise KeyboardInterrupt from None
+    except typer.TyperException as exc:  # typer's (vendored) click usage errors: bad option, bad value
+        exc.show()
+        _json_error(True, exc.format_message(), "usage", exc.exit_code)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _json_error(as_json: bool, message: str, kind: str, exit_code: int) -> None:
+    """With --json, the error as one JSON object on stdout (the message also went to stderr)."""
+    if as_json:
+        print(json.dumps({"error": {"message": message, "kind": kind, "exit_code": exit_code}}), flush=True)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,9 @@ def take_debug_flag(argv: list[str]) -> bool:
 
 def report_unexpected(exc: BaseException, debug: bool) -> int:
     """Print one line about `exc` (and its traceback with `debug`); returns the exit code."""
-    what = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+    from rag.terminal import safe
+
+    what = safe(" ".join(f"{type(exc).__name__}: {exc}".split())[:300])
     if debug:
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
         print(f"error: unexpected {what}", file=sys.stderr)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from rag.settings import Settings
@@ -97,9 +96,9 @@ def print_answer(answer: Answer, *, streamed: str | None = None, console: Consol
     if answer.also_near:
         console.print(plain(f"Also near: {also_near_text(answer.also_near)}", "dim"))
     if answer.llm_error:
-        console.print(f"[bold yellow]model unavailable:[/] {escape(answer.llm_error)}", highlight=False)
+        console.print(line(("model unavailable:", "bold yellow"), f" {answer.llm_error}"), highlight=False)
     if answer.note:
-        console.print(f"[yellow]note:[/] {escape(answer.note)}", highlight=False)
+        console.print(line(("note:", "yellow"), f" {answer.note}"), highlight=False)
     for u in answer.unsupported:
         console.print(line(("unsupported:", "yellow"), f" {u.sentence} ", (f"({u.reason})", "dim")))
     for n in answer.invalid_citations:
@@ -136,13 +135,11 @@ DOCTOR_STYLE = {"ok": "green", "warning": "yellow", "problem": "bold red"}
 
 def print_diagnosis(diagnosis, console: Console | None = None) -> None:
     """`rag doctor`: one line per part, the fix under anything that is not ok."""
-    from rich.markup import escape
-
     console = console or Console()
     for c in diagnosis.checks:
-        console.print(f"[{DOCTOR_STYLE[c.status]}]{c.status:<8}[/] {escape(c.name):<16} {escape(c.detail)}")
+        console.print(line((f"{c.status:<8}", DOCTOR_STYLE[c.status]), f" {c.name:<16} {c.detail}"))
         if c.fix:
-            console.print(f"{'':<26}fix: {escape(c.fix)}")
+            console.print(line(f"{'':<26}fix: {c.fix}"))
     verdict = "ragspace is ready" if diagnosis.ok else "the default path cannot work until the problems above are fixed"
     console.print(f"[{'green' if diagnosis.ok else 'bold red'}]{verdict}[/]")
 

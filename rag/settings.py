@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     )
     exclude: list[str] = Field(default_factory=list, description="Glob patterns of files to leave out.")
     max_file_mb: float = Field(default=50.0, gt=0, description="Files larger than this many MB are skipped.")
+    follow_links_outside: bool = Field(
+        default=False,
+        description="Follow symlinks (to files or folders) whose target lies outside the folder being ingested. "
+        "Off: such links are skipped and reported, so a folder you did not write cannot pull in /etc/passwd.",
+    )
     watch_debounce_ms: int = Field(default=800, ge=50, description="Quiet time before --watch re-syncs.")
 
     # Retrieval (rag/retriever.py)
@@ -234,6 +239,27 @@ class Settings(BaseSettings):
         default=None,
         description="Bearer key clients of `rag serve` must send (`Authorization: Bearer KEY`); required to bind "
         "off 127.0.0.1, and checked on every address once set.",
+    )
+    api_max_body_mb: float = Field(
+        default=2.0, gt=0, description="Largest request body `rag serve` reads, in MB; larger ones get 413."
+    )
+    api_max_messages: int = Field(
+        default=200, ge=1, description="Most messages one chat request may carry (the history included); 400 above."
+    )
+    api_max_embedding_inputs: int = Field(
+        default=256, ge=1, description="Most texts one `/v1/embeddings` request may embed; 400 above."
+    )
+    api_max_text_chars: int = Field(
+        default=20_000,
+        ge=1,
+        description="Longest question, search query or embeddings input (characters) the API and MCP tools take; "
+        "400 (a tool error over MCP) above. Retrieval reads only the first ~256 tokens of a question anyway.",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names (the Host header, any port) `rag serve` and `rag chat` answer besides the loopback "
+        "names; others get 421, which stops DNS-rebinding pages from reading a loopback server. On a non-loopback "
+        "bind the check applies only once this is set.",
     )
 
     @field_validator("collection")

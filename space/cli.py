@@ -73,7 +73,9 @@ def map_cmd(
 
     print_map(space_map, written)
     if images is not None:
-        print(f"{len(images.ids)} images: {images.note}")
+        from rag.terminal import safe
+
+        print(safe(f"{len(images.ids)} images: {images.note}"))
 
 
 def _image_layer(settings, store, space_map, thumbs: bool):
@@ -202,7 +204,9 @@ def _similar_images(text, image, top_k, collection, chroma_url, as_json) -> None
 
         print_hits(found.chunks, f"nearest chunks to {image}")
     if found.note:
-        print(found.note)
+        from rag.terminal import safe
+
+        print(safe(found.note))
 
 
 @space_app.command("classify")

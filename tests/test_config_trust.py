@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -22,7 +23,8 @@ def test_a_remote_address_in_the_current_folders_rag_toml_needs_trust(tmp_path):
     (tmp_path / "rag.toml").write_text('ollama_host = "http://10.9.8.7:11434"\n')
     refused = rag_in(tmp_path, "status", "--json")
     assert refused.returncode == 2 and "--trust-config" in refused.stderr and "10.9.8.7" in refused.stderr
-    assert "Traceback" not in refused.stderr and refused.stdout == ""
+    assert "Traceback" not in refused.stderr
+    assert json.loads(refused.stdout)["error"]["exit_code"] == 2  # --json: the error as JSON, nothing else
     for trusted in (rag_in(tmp_path, "status", "--json", "--trust-config"),
                     rag_in(tmp_path, "--trust-config", "status", "--json"),
                     rag_in(tmp_path, "status", "--json", RAG_TRUST_CONFIG="1"),

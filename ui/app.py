@@ -272,10 +272,20 @@ def serve(
         run_history=False,
         footer_links=["api"],
         mcp_server=False,
+        app_kwargs={"middleware": [_host_guard(host, ui.allowed_hosts)]},
         **tls,
         **_assets(),
     )
     return url
+
+
+def _host_guard(host: str, extra: list[str]):
+    """The same Host check as `rag serve` (rag/hosts.py) on every Gradio route: 421 for other names."""
+    from starlette.middleware import Middleware
+
+    from rag.hosts import HostGuard, allowed_hosts
+
+    return Middleware(HostGuard, allowed=allowed_hosts(host, extra))
 
 
 def launch(

@@ -145,6 +145,7 @@ def resync(
     folder = (folder or "").strip()
     if not folder:
         raise ConfigError("Choose a folder to re-sync (one the collection was built from).")
+    _refuse_nul(folder)
     path = Path(folder).expanduser()
     allowed = allowed_folders(settings, store, collection)
     if not _inside_any(path, allowed):
@@ -157,6 +158,12 @@ def resync(
     if not path.exists():
         raise ConfigError(f"{path} does not exist on the machine running ragspace - check the path.")
     return sync_paths(settings, embedder, store, collection, [path], on_progress)
+
+
+def _refuse_nul(path: str) -> None:
+    # no path holds a NUL, and os calls raise ValueError ("embedded null byte") on one: say so instead
+    if "\x00" in path:
+        raise ConfigError("That path holds a NUL character, which no file name can contain - check the path.")
 
 
 def allowed_folders(settings: Settings, store, collection: str) -> list[Path]:
@@ -202,6 +209,7 @@ def remove_document(settings: Settings, store, collection: str, path: str) -> In
 
     if not path:
         raise ConfigError("Choose a document to remove.")
+    _refuse_nul(path)
     report = remove_paths([Path(path)], for_collection(settings, collection), store)
     uploads = os.path.abspath(upload_dir(settings.home, collection))
     for result in report.files:

@@ -46,6 +46,7 @@ def chat_command(
     auth_file: Path | None = None,
     ssl_certfile: Path | None = None,
     ssl_keyfile: Path | None = None,
+    allowed_hosts: list[str] | None = None,
 ) -> None:
     """Serve the chat UI (what `rag chat` runs). None means "not given": settings decide.
 
@@ -56,6 +57,7 @@ def chat_command(
         auth: `user:password` (default RAG_AUTH); `rag chat` never takes it from the command line.
         auth_file: a file holding `user:password` (wins over `auth`).
         ssl_certfile, ssl_keyfile: PEM certificate and key: serve https (default settings').
+        allowed_hosts: Host names answered besides loopback (default settings'; rag/hosts.py).
         llm: LLM spec for new sessions (auto, embedded, ollama:MODEL).
         chroma_url: a Chroma server instead of the embedded store.
         block: serve until interrupted (False: return once the server runs, for tests).
@@ -69,7 +71,7 @@ def chat_command(
         auth = read_auth_file(auth_file)
     settings = load_settings(
         collection=collection, llm=llm, chroma_url=chroma_url, ui_host=host, ui_port=port, auth=auth,
-        ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+        ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, allowed_hosts=allowed_hosts or None,
     )  # fmt: skip
     check_bind(settings.ui_host, settings.auth)
     tls = check_tls(settings.ui_host, settings.ssl_certfile, settings.ssl_keyfile)
