@@ -210,11 +210,14 @@ class Engine:
         """The sources' sentences that answer `question`, quoted and cited (None without an embedder)."""
         if self.embedder is None:
             return None
-        from rag.extract import extract_answer
+        from rag.extract import extract_answer, topic_words
 
         focused = self.without_common_words(question)
         qvec = self.embedder.embed_query(focused)  # remembered from retrieval when nothing was dropped
-        return extract_answer(focused, qvec, sources, self.sentences, self.settings.extract_words)
+        extract = extract_answer(focused, qvec, sources, self.sentences, self.settings.extract_words)
+        if focused != question:  # "The documents discuss ragspace, but ...": the words the user used
+            extract.topic = topic_words(question, sources)
+        return extract
 
     def without_common_words(self, question: str) -> str:
         """The question without the words most of the collection contains (see Retriever.common_words):

@@ -342,8 +342,12 @@ def extract_answer(
         spans.append(Span(p.n, start, end))
     by_n = {s.n: s for s in sources}
     text = " ".join(f"{' '.join(by_n[sp.n].text[sp.start : sp.end].split())} [{sp.n}]" for sp in spans)
-    present = set().union(*(set(content_terms(s.text)) for s in sources))
-    topic = [w for w in WORD.findall(question) if w.lower() not in STOPWORDS and stem(w) in present]
     why = why_unanswered(picks, question, qtype, sources, cache.embed)
     score = max(p.score for p in picks)
-    return Extract(text, spans, why is None, qtype, score, list(dict.fromkeys(topic)), why)
+    return Extract(text, spans, why is None, qtype, score, topic_words(question, sources), why)
+
+
+def topic_words(question: str, sources: Sequence[Source]) -> list[str]:
+    """The question's content words the sources contain (what "The documents discuss ..." names)."""
+    present = set().union(*(set(content_terms(s.text)) for s in sources))
+    return list(dict.fromkeys(w for w in WORD.findall(question) if w.lower() not in STOPWORDS and stem(w) in present))

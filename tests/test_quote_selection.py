@@ -101,3 +101,8 @@ def test_the_rarest_word_always_stays(samples):
     rarest = min(shares, key=shares.get)
     common = samples.retriever.common_words("ragspace index chunks", 0.0)
     assert sorted(common) == sorted(set(shares) - {rarest})
+
+
+def test_the_refusal_names_the_users_own_words_even_the_common_ones(samples):
+    answer = samples.ask("How much does ragspace cost?")
+    assert answer.abstained and 'discuss ragspace, but they say nothing about "cost"' in answer.text, answer.text
