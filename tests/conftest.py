@@ -72,6 +72,23 @@ def embedder(model_cache):
     return emb
 
 
+@pytest.fixture(scope="session")
+def samples_engine(tmp_path_factory, embedder):
+    """The engine `make run` builds over the built-in samples (indexed as ui.launch does), once per run.
+
+    Read-only for the tests that share it: a test that needs other settings builds an Engine of its own
+    over `samples_engine.retriever`.
+    """
+    from rag.app import build_engine, build_store
+    from rag.settings import Settings
+    from ui.launch import SAMPLES_COLLECTION, ensure_samples
+
+    settings = Settings(home=tmp_path_factory.mktemp("samples") / "home", collection=SAMPLES_COLLECTION)
+    store = build_store(settings)
+    ensure_samples(settings, embedder, store)
+    return build_engine(settings, embedder=embedder, store=store)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

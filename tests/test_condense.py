@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from rag.app import build_engine, build_store
 from rag.condense import depends_on_history, follow_up_kind, heuristic_condense, subject
 from rag.engine import Engine
 from rag.llm import resolve_llm
@@ -20,7 +19,6 @@ from rag.settings import Settings
 from tests.condense_questions import FOLLOW_UPS, FOLLOW_UPS_HELD_OUT, STANDALONE, STANDALONE_HELD_OUT
 from tests.ollama_standin import OllamaStandin, StandinConfig
 from ui import handlers, render
-from ui.launch import SAMPLES_COLLECTION, ensure_samples
 
 
 def turn(question: str, answer: str = "It is explained in the guide [1].") -> list[dict]:
@@ -117,11 +115,8 @@ def test_the_llm_rewrites_only_questions_that_depend_on_the_history(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory, embedder):
-    settings = Settings(home=tmp_path_factory.mktemp("condense") / "home", collection=SAMPLES_COLLECTION)
-    store = build_store(settings)
-    ensure_samples(settings, embedder, store)
-    return build_engine(settings, embedder=embedder, store=store)
+def engine(samples_engine):
+    return samples_engine
 
 
 def same_sources(engine, earlier: str, question: str) -> bool:

@@ -9,22 +9,16 @@ from __future__ import annotations
 
 import pytest
 
-from rag.app import build_engine, build_store
 from rag.extract import SentenceVectors, extract_answer
 from rag.quote_signals import asks_kinds, is_aim, is_background, is_list, is_question_line, number_strength, term
-from rag.settings import Settings
 from rag.types import Source
-from ui.launch import SAMPLES_COLLECTION, ensure_samples
 
 FORMATS = "plain text, markdown, restructuredtext, html, pdf"
 
 
 @pytest.fixture(scope="module")
-def samples(tmp_path_factory, embedder):
-    settings = Settings(home=tmp_path_factory.mktemp("quotes") / "home", collection=SAMPLES_COLLECTION)
-    store = build_store(settings)
-    ensure_samples(settings, embedder, store)
-    return build_engine(settings, embedder=embedder, store=store)
+def samples(samples_engine):
+    return samples_engine
 
 
 @pytest.mark.parametrize(

@@ -12,10 +12,8 @@ import re
 
 import pytest
 
-from rag.app import build_engine, build_store
-from rag.settings import Settings
 from tests.conftest import DATA
-from ui.launch import SAMPLES_COLLECTION, SAMPLES_DIR, ensure_samples
+from ui.launch import SAMPLES_DIR
 
 # FAQ question -> what a right answer must contain (the FAQ's own command or fact)
 KEYS = {
@@ -32,11 +30,8 @@ QUESTIONS = re.findall(r"^## (.+)$", (SAMPLES_DIR / "faq.md").read_text(), re.MU
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory, embedder):
-    settings = Settings(home=tmp_path_factory.mktemp("samples") / "home", collection=SAMPLES_COLLECTION)
-    store = build_store(settings)
-    ensure_samples(settings, embedder, store)
-    return build_engine(settings, embedder=embedder, store=store)
+def engine(samples_engine):
+    return samples_engine
 
 
 def test_every_faq_question_has_a_key_fact():
