@@ -19,7 +19,7 @@ Question sets (`--split tune|holdout|all`; tune on tune only):
 Figures per set (answerable questions; `[n]` markers removed before scoring):
   F1            SQuAD token F1 against the reference (eval.metrics_answers.token_f1).
   ref coverage  share of the reference's content words the answer contains.
-  holds         the context holds the answer: with a `key`, the retrieved sources contain it
+  holds         the context holds the answer: with a `key`, the retrieved top-k contain it
                 (case-insensitive); without, they contain >= 60% of the reference's content words.
   covers|holds  of those, the quote covers it: it contains the key; without a key, it contains
                 >= 60% of the reference's content words that the sources hold.
