@@ -27,8 +27,9 @@ CODE_KINDS = ("cmd", "flag", "path")
 
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 _URL = re.compile(r"\bhttps?://[^\s`'\"<>()\[\]]+")
+# not after "<": a closing HTML tag ("</u>") in text is markup, not a path
 _PATH = re.compile(
-    r"(?<![\w/\\~.:-])(?:(?:~|\.{1,2})?/[\w.~+@%-]*\w[\w.~+@%-]*(?:/[\w.~+@%-]*)*|[A-Za-z]:\\[^\s`'\"<>|]*)"
+    r"(?<![\w/\\~.:<-])(?:(?:~|\.{1,2})?/[\w.~+@%-]*\w[\w.~+@%-]*(?:/[\w.~+@%-]*)*|[A-Za-z]:\\[^\s`'\"<>|]*)"
 )
 _FLAG = re.compile(r"(?<![\w.\\-])(?:--[A-Za-z][\w-]*|-[A-Za-z]{1,2}(?![\w-]))")
 _ARG = re.compile(r"\"[^\"]*\"|'[^']*'|\S+")

@@ -205,3 +205,11 @@ def test_auto_keeps_a_generated_answer_whose_command_is_in_the_sources(indexed, 
     reply = "To restore, run `vaultsync pull DEST SOURCE`."
     answer = ask(indexed, embedder, reply, "auto")
     assert answer.mode == "generate" and answer.note is None and not answer.unsupported
+
+
+def test_a_closing_html_tag_is_markup_not_a_path(embedder):
+    # the bundled model echoes a document's markup ("<b><u></u>"): "</u>" is no invented path `/u`
+    markup = "The zorblax reactor must be cooled every 40 minutes. <b>bold</b> must stay as written."
+    row = one("The zorblax reactor must be cooled every 40 minutes, <b><u></u> [1].", markup, embedder=embedder)
+    assert row.invented == [], row.reason
+    assert one("Settings live in /etc/zorblax [1].", markup, embedder=embedder).invented == ["/etc/zorblax"]
