@@ -222,8 +222,8 @@ class Engine:
     def without_common_words(self, question: str) -> str:
         """The question without the words most of the collection contains (see Retriever.common_words):
         choosing among the retrieved sentences, "where does ragspace keep its data?" is about "data"."""
-        share = self.settings.common_word_share
-        common = self.retriever.common_words(question, share) if share < 1 and hasattr(self.retriever, "common_words") else []
+        share, words_of = self.settings.common_word_share, getattr(self.retriever, "common_words", None)
+        common = words_of(question, share) if share < 1 and words_of is not None else []
         if not common:
             return question
         pattern = r"\b(?:" + "|".join(re.escape(w) for w in common) + r")\b"

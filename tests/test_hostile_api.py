@@ -71,7 +71,8 @@ def test_mcp_refuses_another_host_too(server):
 # -- request sizes ------------------------------------------------------------------------------
 
 def _chat(server, messages, **kw):
-    return httpx.post(f"{server.v1}/chat/completions", json={"model": COLLECTION, "messages": messages}, timeout=120, **kw)
+    body = {"model": COLLECTION, "messages": messages}
+    return httpx.post(f"{server.v1}/chat/completions", json=body, timeout=120, **kw)
 
 
 def test_a_body_over_the_cap_is_413_before_it_is_parsed(server):

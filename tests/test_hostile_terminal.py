@@ -57,7 +57,7 @@ def test_ask_and_ingest_print_no_raw_escape_from_text_headings_or_names(tmp_path
     folder = tmp_path / "d"
     folder.mkdir()
     (folder / "ansi.txt").write_text(f"Aardvark protocol {HOSTILE}\n")
-    (folder / "zebra.md").write_text(f"# Zebra \x1b[31mheading\x1b[0m \x1b]0;PWNED\x07\n\nZebra crossing rules apply.\n")
+    (folder / "zebra.md").write_text("# Zebra \x1b[31mheading\x1b[0m \x1b]0;PWNED\x07\n\nZebra crossing rules apply.\n")
     (folder / "name\x1b[2Jx.txt").write_text("Quokka habitat notes.\n")
     ingested = rag("ingest", str(folder))
     assert ingested.returncode == 0, ingested.stderr
