@@ -11,8 +11,8 @@ import pytest
 
 from rag.app import build_engine
 from rag.errors import ConfigError
+from rag.index.store import Store
 from rag.settings import Settings
-from rag.store import Store
 from rag.types import Answer, Source, Unsupported
 from tests.conftest import DATA, free_port
 from tests.ollama_standin import OllamaStandin, StandinConfig
