@@ -190,7 +190,7 @@ def ask(
     as_json: bool = JsonOpt,
 ) -> None:
     """Answer a question from your documents, with numbered citations."""
-    from rag.app import build_engine, build_store
+    from rag.app import build_engine, build_image_embedder, build_store
     from rag.report import print_answer, print_images
     from rag.retrieval.image_search import images_for_answer
     from rag.text.terminal import safe
@@ -216,7 +216,8 @@ def ask(
         elif live:
             streamed += event
             print(safe(event), end="", flush=True)
-    images = images_for_answer(s, store, question, answer.rewritten_query)  # shown, never sent to the LLM
+    # shown, never sent to the LLM
+    images = images_for_answer(s, store, question, answer.rewritten_query, embedder=build_image_embedder(s))
     if as_json:
         print(json.dumps({**answer.to_dict(), "images": [h.to_dict() for h in images]}))
     else:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag.app import build_image_embedder
 from rag.index.store import Store
 from rag.retrieval.image_search import images_collection, images_for_answer, search_images
 from rag.settings import Settings
@@ -153,7 +154,7 @@ def test_answers_show_images_only_above_the_threshold(folder, img_settings, embe
     assert shown and shown[0].score == pytest.approx(best, abs=1e-4) and all(h.score >= best - 1e-3 for h in shown)
     assert images_for_answer(high, store, "what colour is the sea?", embedder=image_embedder) == []
     off = img_settings.model_copy(update={"image_model": ""})
-    assert images_for_answer(off, store, "what colour is the sea?") == []
+    assert images_for_answer(off, store, "what colour is the sea?", embedder=build_image_embedder(off)) == []
 
 
 def test_remove_drops_images_too(folder, img_settings, embedder, image_embedder):

@@ -8,7 +8,7 @@ import pytest
 
 from ingest.pipeline import remove_paths
 from rag.errors import CollectionNotFound
-from rag.index.lexical import LexicalIndex, match_expression
+from rag.index.lexical import LexicalIndex, query_terms
 from rag.index.store import Store
 from rag.retrieval.retriever import NO_THRESHOLD, Retriever, glob_matches
 from rag.settings import Settings
@@ -204,7 +204,12 @@ def test_identifiers_are_found_however_they_are_written(settings, embedder, tmp_
             assert [by_id[i] for i, _ in hits] == [expected], query
 
 
-def test_match_expression_is_safe_and_keeps_identifiers():
+def match_expression(query: str) -> str:
+    """The query's terms as the one FTS5 MATCH expression they become ("" when none is searchable)."""
+    return " OR ".join(query_terms(query))
+
+
+def test_query_terms_are_safe_and_keep_identifiers():
     assert match_expression("What does error ZX-4471 mean?") == (
         '"what" OR "does" OR "error" OR "zx 4471" OR "zx4471" OR "mean"'
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,25 +47,3 @@ def _thumbnail(embedder: ImageEmbedder, path: str) -> bytes | None:
     except (OSError, BadImage) as exc:  # moved or broken since it was indexed: still listed, without a picture
         log.info("no thumbnail for %s: %s", path, exc)
         return None
-
-
-def images_html(images: list[ShownImage]) -> str:
-    """A row of thumbnails with file name and similarity; names pass through html escaping."""
-    from ui.render import attr, file_name, text
-
-    if not images:
-        return ""
-    cells = []
-    for im in images:
-        h = im.hit
-        picture = (
-            f'<img src="data:image/png;base64,{base64.b64encode(im.png).decode()}" alt="{attr(file_name(h.path))}">'
-            if im.png
-            else '<div class="rag-image-missing">(file not readable now)</div>'
-        )
-        page = f" · page {h.page}" if h.page else ""
-        cells.append(
-            f'<figure class="rag-image" title="{attr(h.path)}">{picture}'
-            f"<figcaption>{text(file_name(h.path))}{page} · similarity {h.score:.2f}</figcaption></figure>"
-        )
-    return f'<div class="rag-images"><small>matching images</small>{"".join(cells)}</div>'

@@ -7,14 +7,18 @@ at has the sentence(s) the answer drew on highlighted.
 
 from __future__ import annotations
 
+import base64
 import html
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rag.answer.sources import by_file
 from rag.types import Answer, IngestReport, Source
 from ui.handlers import Session, Status, Turn
-from ui.images import images_html
 from ui.uploads import SavedUploads
+
+if TYPE_CHECKING:
+    from ui.images import ShownImage
 
 # markdown that could fetch (images), link (brackets) or show entities raw (code) is neutralised
 _MD_ESCAPES = str.maketrans({"[": "&#91;", "]": "&#93;", "`": "&#96;", "!": "&#33;", "|": "&#124;"})
@@ -274,3 +278,23 @@ def report_summary(report: IngestReport | None, saved: SavedUploads | None = Non
 def document_rows(docs) -> list[list]:
     """Rows (file, chunks, indexed at) for the documents table."""
     return [[d.path, d.chunks, datetime.fromtimestamp(d.indexed_at).strftime("%Y-%m-%d %H:%M")] for d in docs]
+
+
+def images_html(images: list[ShownImage]) -> str:
+    """A row of thumbnails with file name and similarity; names pass through html escaping."""
+    if not images:
+        return ""
+    cells = []
+    for im in images:
+        h = im.hit
+        picture = (
+            f'<img src="data:image/png;base64,{base64.b64encode(im.png).decode()}" alt="{attr(file_name(h.path))}">'
+            if im.png
+            else '<div class="rag-image-missing">(file not readable now)</div>'
+        )
+        page = f" · page {h.page}" if h.page else ""
+        cells.append(
+            f'<figure class="rag-image" title="{attr(h.path)}">{picture}'
+            f"<figcaption>{text(file_name(h.path))}{page} · similarity {h.score:.2f}</figcaption></figure>"
+        )
+    return f'<div class="rag-images"><small>matching images</small>{"".join(cells)}</div>'

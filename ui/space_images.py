@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from rag.settings import Settings
     from space.image_map import ImageLayer, Thumbnails
     from space.map import SpaceMap
-    from ui.space import SpaceView
+    from ui.space_view import SpaceView
 
 log = logging.getLogger(__name__)
 IMAGE_K = 3  # as many as the chat shows next to an answer (rag/retrieval/image_search.py)

@@ -177,7 +177,7 @@ def checked(
     not answer when at least `MISSING_SHARE` of the asked words are absent in meaning too, in the
     band under it every key term must be there (`band`: the score alone is weak evidence).
     """
-    from rag.answer.answered import MISSING_SHARE, _join, asked_words, missing_terms, verbs
+    from rag.answer.answered import MISSING_SHARE, asked_words, join_words, missing_terms, verbs
 
     if extract.why_unanswered and extract.why_unanswered.startswith("give no"):
         return extract
@@ -188,7 +188,7 @@ def checked(
         return replace(extract, answered=True, why_unanswered=None)
     absent = unmatched(terms, sources, words, sentences)
     refused = len(absent) >= needed
-    why = f"say nothing about {_join([chr(34) + w + chr(34) for w in absent])}" if refused else None
+    why = f"say nothing about {join_words([chr(34) + w + chr(34) for w in absent])}" if refused else None
     return replace(extract, answered=not refused, why_unanswered=why)
 
 

@@ -3,22 +3,18 @@
 A question the documents are on topic for but do not answer usually asks about something no source
 names ("how much did it *cost*"), or for a type of answer no quoted sentence has (a number for "how
 many"). Both are judged here, with word lists shared by the quoting step (rag/answer/extract.py) and the
-engine's similarity band (rag/engine.py).
+similarity band (rag/answer/answerability.py).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rag.text.words import STOPWORDS
 from rag.types import Source
-
-if TYPE_CHECKING:
-    from rag.answer.extract import Extract
 
 MISSING_COS = 0.3  # a question word no source contains, this far from the quotes in meaning, is not answered
 # One unknown word among many known ones is more likely the user's (or the paper's) paraphrase than the
@@ -230,21 +226,11 @@ def why_unanswered(
     absent = [w for w, sim in zip(missing, sims) if sim < MISSING_COS]
     if len(absent) < MISSING_SHARE * len(asked):
         return None
-    return f"say nothing about {_join([chr(34) + w + chr(34) for w in absent])}" if absent else None
+    return f"say nothing about {join_words([chr(34) + w + chr(34) for w in absent])}" if absent else None
 
 
-def unanswered_text(question: str, extract: Extract) -> str:
-    """Say the documents are on topic but do not answer, and quote the closest passage."""
-    about = _join(extract.topic[:4]) or "this topic"
-    why = extract.why_unanswered or "do not say"
-    asked = question.strip().rstrip("?").strip()
-    return (
-        f'The documents discuss {about}, but they {why}, so they do not answer "{asked}?". '
-        f"The closest passages: {extract.text}"
-    )
-
-
-def _join(words: list[str]) -> str:
+def join_words(words: list[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
     if len(words) <= 1:
         return "".join(words)
     return ", ".join(words[:-1]) + " and " + words[-1]

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,11 +38,11 @@ from rag.answer.quote_signals import (
     number_strength,
     terms,
 )
-from rag.models.sentence_vectors import SentenceVectors
+from rag.answer.sentence_vectors import SentenceVectors
 from rag.text.words import STOPWORDS
 from rag.types import Source
 
-__all__ = ["Extract", "SentenceVectors", "Span", "extract_answer"]
+__all__ = ["Extract", "SentenceVectors", "Span", "extract_answer", "pick_sentences"]
 
 W_COS, W_TERMS, W_HEAD, W_LEAD, W_TYPE, W_RANK, W_HOW = 0.5, 0.35, 0.3, 0.25, 0.12, 0.01, 0.08
 W_LIST = 0.15  # an enumeration naming what a yes/no or "which kinds" question asks about
@@ -351,3 +351,37 @@ def topic_words(question: str, sources: Sequence[Source]) -> list[str]:
     """The question's content words the sources contain (what "The documents discuss ..." names)."""
     present = set().union(*(set(content_terms(s.text)) for s in sources))
     return list(dict.fromkeys(w for w in WORD.findall(question) if w.lower() not in STOPWORDS and stem(w) in present))
+
+
+def pick_sentences(
+    question: str,
+    sources: Sequence[Source],
+    embedder,
+    cache: SentenceVectors,
+    common_words: Callable[[str, float], list[str]] | None,
+    share: float,
+    max_words: int,
+) -> Extract | None:
+    """The answer pipeline's sentence-picking stage: the quote from `sources` (None without an embedder).
+
+    The words most of the collection contains (`common_words`, see Retriever.common_words) are left
+    out when choosing: "where does ragspace keep its data?" is about "data". The refusal still names
+    the words the user used ("The documents discuss ragspace, but ...").
+    """
+    if embedder is None:
+        return None
+    focused = without_common_words(question, common_words, share)
+    qvec = embedder.embed_query(focused)  # remembered from retrieval when nothing was dropped
+    extract = extract_answer(focused, qvec, sources, cache, max_words)
+    if focused != question:
+        extract.topic = topic_words(question, sources)
+    return extract
+
+
+def without_common_words(question: str, common_words: Callable[[str, float], list[str]] | None, share: float) -> str:
+    """The question without the words of it that at least `share` of the collection's chunks contain."""
+    common = common_words(question, share) if share < 1 and common_words is not None else []
+    if not common:
+        return question
+    pattern = r"\b(?:" + "|".join(re.escape(w) for w in common) + r")\b"
+    return " ".join(re.sub(pattern, " ", question).split())

@@ -66,11 +66,6 @@ def query_terms(query: str) -> list[str]:
     return terms[:MAX_TERMS]
 
 
-def match_expression(query: str) -> str:
-    """The whole query as one safe FTS5 MATCH expression ("" when it has no searchable word)."""
-    return " OR ".join(query_terms(query))
-
-
 class LexicalIndex:
     """The BM25 index of one collection (by Chroma collection id)."""
 

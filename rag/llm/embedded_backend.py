@@ -140,7 +140,9 @@ def _llama(path: Path, n_ctx: int, threads: int) -> Any:
     from rag.models.threads import configure_openmp
 
     configure_openmp()  # before llama_cpp loads the OpenMP runtime, when torch has not (see rag.models.threads)
-    _quiet_llama_logs()
+    from rag.llm.requantize import quiet_llama_logs
+
+    quiet_llama_logs()
     from llama_cpp import Llama
 
     try:
@@ -153,15 +155,6 @@ def _llama(path: Path, n_ctx: int, threads: int) -> Any:
         )
     except (ValueError, RuntimeError) as exc:
         raise _not_gguf(path, exc) from None
-
-
-def _quiet_llama_logs() -> None:
-    # llama.cpp reports every load detail through this logger; only real errors matter to us.
-    import logging
-
-    import llama_cpp._logger  # noqa: F401 - registers the logger and llama.cpp's log callback
-
-    logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
 
 
 def _not_gguf(path: Path, exc: Exception | None = None) -> LLMError:

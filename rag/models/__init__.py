@@ -1,1 +1,1 @@
-"""Local models and their upkeep: text and image embedders, precision, bundled models, sentence vectors."""
+"""Local models and their upkeep: text and image embedders, precision checks, bundled model files, threads."""

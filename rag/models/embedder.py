@@ -137,7 +137,7 @@ class Embedder:
         Texts are batched by token length (`lengths`, counted here when not given): each batch is
         padded to its longest text, so similar lengths waste the least compute. sentence-transformers
         sorts too, but by characters and within one call. `batch_size` overrides the default (a few
-        dozen short texts go faster in small batches: see rag.engine.FOCUS_BATCH).
+        dozen short texts go faster in small batches: see rag.answer.compose.FOCUS_BATCH).
         """
         import numpy as np
 

@@ -192,7 +192,7 @@ def run_probe(location: str, cmd: list[str] | None = None, timeout: float = PROB
     """
     cmd = cmd or [sys.executable, "-m", "rag.models.precision", location]
     env = dict(os.environ)
-    root = str(Path(__file__).resolve().parent.parent)  # the child imports this same rag package
+    root = str(Path(__file__).resolve().parents[2])  # the child imports this same rag package
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     try:
         run = run_child(cmd, timeout, env=env)

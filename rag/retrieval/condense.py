@@ -16,8 +16,10 @@ thing the previous question was about.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-from rag.text.words import STOPWORDS
+from rag.llm import LLMBackend, LLMError, prompts
+from rag.text.words import ABSTAINS, STOPWORDS
 
 AUX = frozenset(
     "am is are was were be been being do does did can could will would shall should may might must "
@@ -206,3 +208,27 @@ def heuristic_condense(history: list[dict], question: str, depth: int = 3) -> st
     own = {w.lower() for w in key_words(question)}
     extra = [w for w in key_words(previous) if w.lower() not in own and w.lower() not in GENERIC | AUX | PRODUCT]
     return f"{_strip_opener(question)} ({' '.join(extra)})" if extra else question
+
+
+def standalone_query(
+    question: str, history: list[dict], mode: str, llm: Callable[[], LLMBackend]
+) -> tuple[str, str | None]:
+    """The answer pipeline's first stage: the search query for `question`, and it again when rewritten.
+
+    Only a question that depends on the conversation is rewritten; a standalone one is searched as
+    written, by the LLM path too. `mode` (settings.condense): `llm` asks the model, `auto` asks it
+    unless it is the bundled one, otherwise (and when the model fails) the rules above rewrite.
+    `llm` is called only when the model is asked: a heuristic rewrite never loads one.
+    """
+    if not history or not depends_on_history(question):
+        return question, None
+    if mode == "llm" or (mode == "auto" and llm().name != "embedded"):
+        try:
+            out = llm().chat(prompts.condense_messages(history, question), temperature=0.0, max_tokens=64)
+            out = out.strip().strip('"').splitlines()[0].strip() if out.strip() else ""
+            if 3 <= len(out) <= 3 * len(question) + 200 and not ABSTAINS.search(out):
+                return out, out
+        except LLMError:
+            pass  # the cheap fallback below still gives a usable query
+    rewritten = heuristic_condense(history, question)
+    return rewritten, (rewritten if rewritten != question else None)

@@ -7,7 +7,7 @@ untouched: images are shown next to the text sources, never sent to a text-only 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from rag.errors import FingerprintMismatch
 from rag.index.store import IMAGES_SUFFIX  # names may not contain "__", so `<name>__images` never clashes with a user's
@@ -90,21 +90,15 @@ def matching_images(
     return [h for h in hits if h.score >= threshold]
 
 
-def hits_dicts(hits: Sequence[ImageHit]) -> list[dict]:
-    return [h.to_dict() for h in hits]
-
-
 def images_for_answer(
-    settings, store: Store, question: str, rewritten: str | None = None, embedder=None
+    settings, store: Store, question: str, rewritten: str | None = None, *, embedder: ImageEmbedder | None
 ) -> list[ImageHit]:
     """The edges' one call after an answer: matching images of `settings.collection`, [] when images are off.
 
     `rewritten` is the standalone query of a follow-up (what retrieval searched for), used when given.
+    `embedder` comes from the composition root (`rag.app.build_image_embedder`: None when images are
+    off); required, so an edge cannot forget it and silently show no images.
     """
-    if embedder is None:
-        from rag.app import build_image_embedder
-
-        embedder = build_image_embedder(settings)
     if embedder is None:
         return []
     return matching_images(rewritten or question, embedder, store, settings.collection, settings.image_threshold)

@@ -17,7 +17,8 @@ import ipaddress
 import json
 from typing import Any, Awaitable, Callable
 
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")  # answered on a loopback bind
+_LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})  # names that are loopback
 
 
 def host_name(header: str) -> str:
@@ -30,19 +31,24 @@ def host_name(header: str) -> str:
     return value.rstrip(".")
 
 
-def _loopback(name: str) -> bool:
-    if name in ("localhost", "localhost.localdomain", "ip6-localhost"):
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name or an address, IPv6 maybe in brackets) only reaches this machine.
+
+    The one definition: the UI's and the API's bind checks and rag/config_trust.py use it too.
+    """
+    name = host.strip().strip("[]").lower()
+    if name in _LOCAL_NAMES:
         return True
     try:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
-        return False
+        return False  # a host name other than localhost may resolve to anything
 
 
 def allowed_hosts(bind: str, extra: list[str]) -> set[str] | None:
     """Host names a server bound to `bind` answers; None means any (a non-loopback bind with no list)."""
     names = {host_name(h) for h in extra if h.strip()}
-    if not names and not _loopback(host_name(bind)):
+    if not names and not is_loopback(host_name(bind)):
         return None
     return names | set(LOOPBACK_NAMES) | {host_name(bind)}
 
