@@ -28,7 +28,7 @@ restating the question are not special-cased: the question is not passed in, and
 restatement is usually supported by what retrieval found anyway.
 
 Calibration: tests/data/verify_cases.jsonl, 75 hand-labelled sentences (34 supported,
-37 unsupported, 4 miscited) over 8 short sources; `python -m tests.test_verify` prints
+37 unsupported, 4 miscited) over 8 short sources; `python -m tests.test_verify_check` prints
 precision / recall of "unsupported" (miscited counts as not unsupported):
     0.50: P 1.00 R 0.65 F1 0.787   (fp 0, fn 13)
     0.55: P 1.00 R 0.65 F1 0.787   (fp 0, fn 13)

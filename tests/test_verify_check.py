@@ -1,6 +1,6 @@
 """Citation check: sentence splitting, citation parsing, support scoring and its calibration.
 
-`python -m tests.test_verify` prints precision / recall of "unsupported" detection on
+`python -m tests.test_verify_check` prints precision / recall of "unsupported" detection on
 tests/data/verify_cases.jsonl at several thresholds (the table in rag/verify/check.py).
 """
 
