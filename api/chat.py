@@ -30,8 +30,8 @@ from api.openai_format import (
     webui_source_event,
 )
 from api.service import RagService
+from rag.answer.sources import arrange
 from rag.llm import LLMError
-from rag.sources import arrange
 from rag.types import Answer, Source
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""ragspace core: settings, embeddings, the Chroma store and (later) retrieval and answers.
+"""ragspace core: settings, models, the index, retrieval, answers and their check (docs/architecture.md).
 
 Importing this package does no work: models, Chroma and torch load only when used.
 """

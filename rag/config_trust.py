@@ -8,13 +8,13 @@ in the environment or with a flag. A file named by RAG_CONFIG is the user's own 
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from rag.errors import ConfigError
+from rag.serving.hosts import is_loopback
 
 TRUST_ENV = "RAG_TRUST_CONFIG"
 TRUST_FLAG = "--trust-config"
@@ -28,13 +28,7 @@ _announced: set[str] = set()
 
 def is_loopback_url(url: str) -> bool:
     """Whether `url` (or a bare host:port) points at this machine."""
-    host = (urlsplit(url if "://" in url else f"http://{url}").hostname or "").lower()
-    if host in ("localhost", "localhost.localdomain", "ip6-localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # any other name may resolve anywhere
+    return is_loopback(urlsplit(url if "://" in url else f"http://{url}").hostname or "")
 
 
 def trusted() -> bool:

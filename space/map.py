@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
     import numpy as np
 
+    from rag.index.store import Store
     from rag.settings import Settings
-    from rag.store import Store
 
 log = logging.getLogger(__name__)
 

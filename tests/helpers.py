@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 
 from ingest.pipeline import Sync
+from rag.index.store import Store
 from rag.settings import Settings
-from rag.store import Store
 
 DOCS = Path(__file__).resolve().parent / "data" / "docs"
 

@@ -14,8 +14,8 @@ import pytest
 
 from rag.app import build_engine
 from rag.errors import EmptyCollection
+from rag.index.store import Store
 from rag.settings import Settings
-from rag.store import Store
 from rag.types import Answer
 from tests.conftest import DATA, free_port
 from ui import documents as docs

@@ -5,24 +5,11 @@ Importing this module does not import gradio.
 
 from __future__ import annotations
 
-import ipaddress
 import sys
 from pathlib import Path
 
 from rag.errors import ConfigError
-
-LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` only accepts connections from this machine."""
-    name = host.strip().strip("[]").lower()
-    if name in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False  # a host name other than localhost may resolve to anything
+from rag.serving.hosts import is_loopback
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:

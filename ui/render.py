@@ -7,14 +7,18 @@ at has the sentence(s) the answer drew on highlighted.
 
 from __future__ import annotations
 
+import base64
 import html
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from rag.sources import by_file
+from rag.answer.sources import by_file
 from rag.types import Answer, IngestReport, Source
 from ui.handlers import Session, Status, Turn
-from ui.images import images_html
 from ui.uploads import SavedUploads
+
+if TYPE_CHECKING:
+    from ui.images import ShownImage
 
 # markdown that could fetch (images), link (brackets) or show entities raw (code) is neutralised
 _MD_ESCAPES = str.maketrans({"[": "&#91;", "]": "&#93;", "`": "&#96;", "!": "&#33;", "|": "&#124;"})
@@ -96,7 +100,7 @@ def _split_flagged(s: str, flagged: dict[str, str]) -> list[tuple[str, str | Non
 
 
 def _segment(piece: str, reason: str | None, turn_no: int, valid: set[int]) -> str:
-    from rag.verify_text import CITE_RE, marker_numbers
+    from rag.verify.text import CITE_RE, marker_numbers
 
     parts, pos = [], 0
     for m in CITE_RE.finditer(piece):
@@ -172,7 +176,7 @@ def sources_html(session: Session) -> str:
 
 
 def also_near_html(near: list[Source]) -> str:
-    """Passages retrieved but far below the best (rag.sources): named, not listed as sources."""
+    """Passages retrieved but far below the best (rag.answer.sources): named, not listed as sources."""
     if not near:
         return ""
     names = ", ".join(
@@ -215,7 +219,7 @@ def highlight(passage: str, spans: list[tuple[int, int]]) -> str:
 
 def cited_spans(answer: Answer, source: Source) -> list[tuple[int, int]]:
     """Sentences of `source` that the answer sentences citing it draw on (most shared words)."""
-    from rag.verify_text import parse_citations, split_sentences, terms
+    from rag.verify.text import parse_citations, split_sentences, terms
 
     if answer.spans:  # quotes: the exact pieces the extract took
         return sorted((sp.start, sp.end) for sp in answer.spans if sp.n == source.n)
@@ -274,3 +278,23 @@ def report_summary(report: IngestReport | None, saved: SavedUploads | None = Non
 def document_rows(docs) -> list[list]:
     """Rows (file, chunks, indexed at) for the documents table."""
     return [[d.path, d.chunks, datetime.fromtimestamp(d.indexed_at).strftime("%Y-%m-%d %H:%M")] for d in docs]
+
+
+def images_html(images: list[ShownImage]) -> str:
+    """A row of thumbnails with file name and similarity; names pass through html escaping."""
+    if not images:
+        return ""
+    cells = []
+    for im in images:
+        h = im.hit
+        picture = (
+            f'<img src="data:image/png;base64,{base64.b64encode(im.png).decode()}" alt="{attr(file_name(h.path))}">'
+            if im.png
+            else '<div class="rag-image-missing">(file not readable now)</div>'
+        )
+        page = f" · page {h.page}" if h.page else ""
+        cells.append(
+            f'<figure class="rag-image" title="{attr(h.path)}">{picture}'
+            f"<figcaption>{text(file_name(h.path))}{page} · similarity {h.score:.2f}</figcaption></figure>"
+        )
+    return f'<div class="rag-images"><small>matching images</small>{"".join(cells)}</div>'

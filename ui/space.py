@@ -21,11 +21,11 @@ from rag.settings import Settings
 from rag.types import Source
 from ui import render
 from ui.handlers import Session, Turn, empty_collection_help
+from ui.space_view import Shown, SpaceView
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from rag.image_search import ImageHit
     from space.image_map import ImageLayer, Thumbnails
     from space.map import SpaceMap
 
@@ -36,30 +36,6 @@ HEALTH_SAMPLE = 20_000  # chunks read for the health check: its measures sample 
 
 class PassageNotFound(RagError):
     """A chunk id that is not (or no longer) in the collection."""
-
-
-@dataclass
-class Shown:
-    """A question (or any text) drawn on the map, with the passages retrieval returned for it."""
-
-    text: str
-    vector: np.ndarray  # its normalised embedding: projected anew onto whichever map is shown
-    sources: list[Source]
-    origin: str  # "chat" (the last answered chat question), "space" (retrieval) or "similar" (cosine only)
-    image_hits: list[ImageHit] | None = None  # its nearest images (ui/space_images.py); None: not looked up yet
-    image_vector: np.ndarray | None = None  # the text in the image model's space
-    image_note: str | None = None  # why no images could be looked up
-
-
-@dataclass
-class SpaceView:
-    """What one browser session sees in the Space tab."""
-
-    space_map: SpaceMap | None = None
-    color_by: str = "file"
-    shown: Shown | None = None
-    chat_turns: int = 0  # chat turns already looked at, so a new answer is drawn once, not over a typed text
-    images: ImageLayer | None = None  # the collection's images (None when images are off or there are none)
 
 
 @dataclass(frozen=True)
@@ -263,7 +239,7 @@ def health(settings: Settings, store, collection: str, session: Session, embedde
     Raises:
         RagError: the collection is missing or empty.
     """
-    from rag.store import read_fingerprint
+    from rag.index.store import read_fingerprint
     from space.health import check_health
     from space.vectors import read_vectors
 

@@ -28,6 +28,15 @@ log = logging.getLogger(__name__)
 FORMATS = {"q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0"}
 
 
+def quiet_llama_logs() -> None:
+    """Only llama.cpp's errors reach our logs: it reports every load and conversion detail."""
+    import logging
+
+    import llama_cpp._logger  # noqa: F401 - registers the logger and llama.cpp's log callback
+
+    logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
+
+
 def derived_path(source: Path, source_sha256: str, cache_dir: Path, fmt: str) -> Path:
     """Where the `fmt` copy of `source` lives: named by the source's digest, so a new source gets a new copy."""
     stem = source.name.removesuffix(".gguf").rsplit(".", 1)[0]  # drop the ".Q4_1" part
@@ -59,10 +68,9 @@ def requantize(source: Path, source_sha256: str, cache_dir: Path, fmt: str = "q8
         return out, digest
     import llama_cpp
 
-    from rag.bundled import sha256_file as sha256_of
-    from rag.llm.embedded_backend import _quiet_llama_logs
+    from rag.models.bundled import sha256_file as sha256_of
 
-    _quiet_llama_logs()
+    quiet_llama_logs()
     partial = out.with_name(f"{out.name}.{os.getpid()}.partial")  # two processes may convert at once
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

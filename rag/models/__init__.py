@@ -1,0 +1,1 @@
+"""Local models and their upkeep: text and image embedders, precision checks, bundled model files, threads."""

@@ -1,0 +1,1 @@
+"""What the HTTP edges share: the Host check (hosts)."""
