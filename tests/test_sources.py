@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 
 from rag.app import build_engine
-from rag.report import print_answer
+from cli.report import print_answer
 from rag.settings import Settings
 from rag.sources import arrange, floor_of
 from rag.types import Source

@@ -155,12 +155,12 @@ def _llama(path: Path, n_ctx: int, threads: int) -> Any:
 
 
 def _quiet_llama_logs() -> None:
-    # llama.cpp reports every load detail through this logger; only real errors matter to us.
-    import logging
+    # llama.cpp prints every load detail to stderr unless its logger says otherwise; only real errors
+    # matter to us. Importing llama_cpp._logger registers llama.cpp's log callback; set_verbose(False)
+    # is its own switch (the logger at ERROR).
+    from llama_cpp._logger import set_verbose
 
-    import llama_cpp._logger  # noqa: F401 - registers the logger and llama.cpp's log callback
-
-    logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
+    set_verbose(False)
 
 
 def _not_gguf(path: Path, exc: Exception | None = None) -> LLMError:
