@@ -61,9 +61,10 @@ def log_level(verbose: bool = False, environ: dict[str, str] | None = None) -> i
 
 def configure_logging(level: int) -> logging.Handler:
     """Send log records to stderr, terminal-safe (they quote file names and errors); idempotent."""
-    from rag.terminal import install_safe_logging
+    from rag.terminal import SafeLogRecord
 
-    install_safe_logging()
+    if logging.getLogRecordFactory() is logging.LogRecord:
+        logging.setLogRecordFactory(SafeLogRecord)
     root = logging.getLogger()
     for old in [h for h in root.handlers if isinstance(h, _CurrentStderr)]:
         root.removeHandler(old)
