@@ -114,14 +114,15 @@ def check_embedder(settings: Settings) -> Check:
 
 def check_llm(settings: Settings, probe_argv: list[str] | None = None) -> Check:
     """The embedded model loads and writes a token, in a child process."""
-    name, _, arg = settings.llm.partition(":")
-    if name.strip().lower() == "ollama":
-        return Check("embedded LLM", "ok", "not used (`llm` is Ollama)")
+    from rag.llm import parse_llm_spec
     from rag.llm.embedded_backend import EmbeddedBackend
     from rag.llm.probe import probe_model
 
     try:
-        backend = EmbeddedBackend.from_spec(settings, arg.strip() or None)
+        spec = parse_llm_spec(settings.llm)
+        if spec.backend == "ollama":
+            return Check("embedded LLM", "ok", "not used (`llm` is Ollama)")
+        backend = EmbeddedBackend.from_spec(settings, spec.arg)
         path = backend.run_path()  # the bundled file's sha256, and its Q8_0 copy
     except RagError as exc:
         return Check("embedded LLM", "problem", str(exc))
@@ -171,10 +172,15 @@ def check_store(settings: Settings) -> Check:
 
 
 def check_ollama(settings: Settings) -> Check:
+    from rag.llm import parse_llm_spec
     from rag.llm.ollama_backend import has_model, list_models
 
-    required = settings.llm.strip().lower().startswith("ollama")
-    model = settings.llm.partition(":")[2].strip() if required and ":" in settings.llm else settings.ollama_model
+    try:
+        spec = parse_llm_spec(settings.llm)
+    except RagError:  # reported by check_llm
+        spec = parse_llm_spec("auto")
+    required = spec.backend == "ollama"
+    model = spec.ollama_model(settings) or settings.ollama_model
     level = "problem" if required else "warning"
     try:
         installed = list_models(settings.ollama_host, 2.0)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rag.app import build_engine
+from rag.serving.pool import EnginePool
 from rag.settings import Settings
 from rag.store import Store
 from tests.conftest import DATA, free_port
@@ -33,7 +34,7 @@ def chat(embedder, image_embedder, tiny_clip, tmp_path):
 
 
 def ask(s: Settings, store: Store, embedder) -> handlers.Session:
-    pool = handlers.EnginePool(s, lambda cfg: build_engine(cfg, embedder, store))
+    pool = EnginePool(s, lambda cfg: build_engine(cfg, embedder, store))
     session = handlers.Session.new(s)
     for step in handlers.respond(OFF_TOPIC, session, pool):
         session = step

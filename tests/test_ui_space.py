@@ -14,6 +14,7 @@ import pytest
 
 from rag.app import build_engine
 from rag.errors import EmptyCollection
+from rag.serving.pool import EnginePool
 from rag.settings import Settings
 from rag.store import Store
 from rag.types import Answer
@@ -41,7 +42,7 @@ def world(tmp_path_factory, embedder):
     folder = shutil.copytree(DATA / "docs", home / "docs")
     shutil.copy(DATA / "ui" / "markup.txt", folder / "markup.txt")
     docs.sync_paths(s, embedder, store, "docs", [folder])
-    pool = handlers.EnginePool(s, lambda cfg: build_engine(cfg, embedder, store))
+    pool = EnginePool(s, lambda cfg: build_engine(cfg, embedder, store))
     return s, store, pool, SpaceEvents(s, embedder, store, pool)
 
 

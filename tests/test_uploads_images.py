@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from rag.image_search import images_collection, search_images
+from rag.serving.pool import EnginePool
 from rag.settings import Settings
 from rag.store import Store
 from tests.conftest import DATA, free_port
@@ -88,7 +89,7 @@ def test_the_ui_takes_images_only_when_image_model_is_set(isolated_home, tmp_pat
     red = write_image(tmp_path / "red.png", (220, 20, 20))
     for model, taken in (("", False), (str(tiny_clip), True)):
         s = settings(isolated_home, image_model=model)
-        ev = Events(s, embedder, Store(s), handlers.EnginePool(s, lambda cfg: None), s)
+        ev = Events(s, embedder, Store(s), EnginePool(s, lambda cfg: None), s)
         out = save_uploads([red], tmp_path / f"u{taken}", ev.limits)
         assert (out.saved != []) is taken and (out.rejected == []) is taken
 
