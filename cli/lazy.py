@@ -53,8 +53,10 @@ class LazyCommands(MutableMapping):
         self._loaded[name] = command
 
     def __delitem__(self, name: str) -> None:
+        if name not in self:
+            raise KeyError(name)
         self._registry.pop(name, None)
-        del self._loaded[name]
+        self._loaded.pop(name, None)
 
     def __iter__(self) -> Iterator[str]:
         # registry order first: `rag --help` lists the commands as the registry does

@@ -75,7 +75,7 @@ def main() -> None:
     take_trust_flag(sys.argv)
     as_json = _wants_json(sys.argv)
     try:
-        _run_for_json() if as_json else app()
+        _run_for_json() if as_json else app(prog_name="rag")
     except RagError as exc:
         print(f"error: {safe(exc)}", file=sys.stderr)  # errors may quote a path or a document's words
         _json_error(as_json, str(exc), "error", exc.exit_code)
@@ -99,7 +99,7 @@ def _run_for_json() -> None:
     """Run the app so that a usage error (bad option or value) comes back here, to be answered in JSON
     as well: a JSON consumer reads stdout, where click's message never goes."""
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="rag")
     except typer.Abort:
         raise KeyboardInterrupt from None
     except typer.TyperException as exc:  # typer's (vendored) click usage errors: bad option, bad value
