@@ -28,9 +28,9 @@ def ask(
     as_json: bool = JsonOpt,
 ) -> None:
     """Answer a question from your documents, with numbered citations."""
+    from cli.report import print_answer, print_images
     from rag.app import build_engine, build_store
     from rag.image_search import images_for_answer
-    from cli.report import print_answer, print_images
     from rag.terminal import safe
     from rag.types import Answer
 

@@ -38,10 +38,10 @@ def ingest(
     no_wait: bool = NoWaitOpt,
 ) -> None:
     """Index files and folders; re-runs embed only what changed and drop what was deleted."""
+    from cli.report import print_report
     from ingest.pipeline import Sync
     from ingest.progress import NullProgress, RichProgress
     from rag.app import build_embedder, build_image_embedder, build_store
-    from cli.report import print_report
 
     s = load_settings(
         collection=collection,
@@ -91,9 +91,9 @@ def status(
     collection: Optional[str] = CollectionOpt, chroma_url: Optional[str] = ChromaOpt, as_json: bool = JsonOpt
 ) -> None:
     """Collections, their chunk and file counts, and how each was built."""
+    from cli.report import print_status
     from ingest.status import collection_status
     from rag.app import build_store
-    from cli.report import print_status
 
     s = load_settings(chroma_url=chroma_url)
     rows = collection_status(s, build_store(s), only=collection)
@@ -113,9 +113,9 @@ def remove(
     no_wait: bool = NoWaitOpt,
 ) -> None:
     """Drop a file or folder from the index."""
+    from cli.report import print_report
     from ingest.pipeline import remove_paths
     from rag.app import build_store
-    from cli.report import print_report
 
     s = load_settings(collection=collection, chroma_url=chroma_url)
     report = remove_paths(paths, s, build_store(s), wait=not no_wait, on_wait=waiting(s.collection))
