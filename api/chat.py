@@ -33,7 +33,7 @@ from api.openai_format import (
 )
 from api.service import RagService
 from rag.llm import LLMError
-from rag.sources import arrange
+from rag.answer.sources import arrange
 from rag.types import Answer, Source
 
 log = logging.getLogger(__name__)

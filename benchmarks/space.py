@@ -36,7 +36,7 @@ def fill(home: Path, chunks, vectors, size: int) -> float:
     from ingest.pipeline import fingerprint, make_chunker
     from rag.app import build_embedder
     from rag.settings import Settings
-    from rag.store import Store
+    from rag.index.store import Store
 
     s = Settings(home=home, collection="bench")
     embedder = build_embedder(s)
@@ -59,7 +59,7 @@ def child(home: Path, max_points: int) -> dict:
     import shutil
 
     from rag.settings import Settings
-    from rag.store import Store
+    from rag.index.store import Store
     from space.map import load_map, project_pca
     from space.topics import find_topics
     from space.vectors import all_ids, fingerprint, open_collection, read_vectors

@@ -30,8 +30,8 @@ def ask(
     """Answer a question from your documents, with numbered citations."""
     from cli.report import print_answer, print_images
     from rag.app import build_engine, build_store
-    from rag.image_search import images_for_answer
-    from rag.terminal import safe
+    from rag.retrieval.image_search import images_for_answer
+    from rag.text.terminal import safe
     from rag.types import Answer
 
     s = load_settings(

@@ -94,7 +94,7 @@ def _print_retrieval(results: dict, run_dir: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from rag.terminal import plain
+    from rag.text.terminal import plain
 
     table = Table()
     table.add_column("metric")
@@ -301,7 +301,7 @@ def _print_summary(results: dict, run_dir: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from rag.terminal import plain
+    from rag.text.terminal import plain
 
     summary = results.get("summary")
     table = Table(title=plain(summary) if summary else None, title_justify="left")

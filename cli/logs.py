@@ -61,7 +61,7 @@ def log_level(verbose: bool = False, environ: dict[str, str] | None = None) -> i
 
 def configure_logging(level: int) -> logging.Handler:
     """Send log records to stderr, terminal-safe (they quote file names and errors); idempotent."""
-    from rag.terminal import SafeLogRecord
+    from rag.text.terminal import SafeLogRecord
 
     if logging.getLogRecordFactory() is logging.LogRecord:
         logging.setLogRecordFactory(SafeLogRecord)

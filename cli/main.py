@@ -69,7 +69,7 @@ def main() -> None:
     """Entry point: runs the app and turns errors into a message and an exit code (see module doc)."""
     from cli.crash import report_unexpected, take_debug_flag
     from rag.config_trust import take_trust_flag
-    from rag.terminal import safe
+    from rag.text.terminal import safe
 
     debug = take_debug_flag(sys.argv)
     take_trust_flag(sys.argv)

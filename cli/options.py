@@ -31,7 +31,7 @@ def waiting(collection: str) -> Callable[[Any], None]:
     """What a writer prints while another process holds the collection's writer lock."""
 
     def on_wait(holder) -> None:
-        from rag.terminal import safe
+        from rag.text.terminal import safe
 
         print(
             safe(

@@ -17,18 +17,18 @@ from typing import TYPE_CHECKING, Iterable
 
 from ingest.manifest import Entry, Manifest
 from rag.errors import FingerprintMismatch
-from rag.image_decode import BadImage, is_image_name
-from rag.image_search import check_model, image_fingerprint, images_collection
-from rag.store import REBUILD_SUFFIX
+from rag.models.image_decode import BadImage, is_image_name
+from rag.retrieval.image_search import check_model, image_fingerprint, images_collection
+from rag.index.store import REBUILD_SUFFIX
 from rag.types import FileResult, FileStatus, IngestReport
 
 if TYPE_CHECKING:
     from PIL import Image
 
     from ingest.walk import Found
-    from rag.image_embedder import ImageEmbedder
+    from rag.models.image_embedder import ImageEmbedder
     from rag.settings import Settings
-    from rag.store import Store
+    from rag.index.store import Store
 
 log = logging.getLogger(__name__)
 

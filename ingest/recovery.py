@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from ingest.manifest import Manifest, manifest_collection_ids
-from rag.lexical import LexicalIndex, drop_tables, table_key, table_keys
+from rag.index.lexical import LexicalIndex, drop_tables, table_key, table_keys
 from rag.settings import Settings
 
 log = logging.getLogger(__name__)

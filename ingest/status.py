@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from ingest.manifest import Manifest
 from rag.settings import Settings
-from rag.store import Store
+from rag.index.store import Store
 
 
 def collection_status(settings: Settings, store: Store, only: str | None = None) -> list[dict]:
@@ -33,7 +33,7 @@ def collection_status(settings: Settings, store: Store, only: str | None = None)
 
 
 def _images(store: Store, name: str) -> int:
-    from rag.image_search import images_collection
+    from rag.retrieval.image_search import images_collection
 
     col = store.find(images_collection(name))
     return col.count() if col is not None else 0

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from rag.errors import ConfigError, ModelError
-from rag.image_decode import DEFAULT_MAX_PIXELS, MAX_SIDE, decode_image
+from rag.models.image_decode import DEFAULT_MAX_PIXELS, MAX_SIDE, decode_image
 
 if TYPE_CHECKING:
     import numpy as np

@@ -10,13 +10,13 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Sequence
 
 from rag.errors import FingerprintMismatch
-from rag.store import IMAGES_SUFFIX  # names may not contain "__", so `<name>__images` never clashes with a user's
+from rag.index.store import IMAGES_SUFFIX  # names may not contain "__", so `<name>__images` never clashes with a user's
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from rag.image_embedder import ImageEmbedder
-    from rag.store import Store
+    from rag.models.image_embedder import ImageEmbedder
+    from rag.index.store import Store
 
 
 def images_collection(name: str) -> str:
@@ -46,7 +46,7 @@ def image_fingerprint(embedder: ImageEmbedder) -> dict:
 
 def check_model(store: Store, name: str, col, embedder: ImageEmbedder) -> None:
     """Refuse an image collection embedded with another model (its scores would be noise)."""
-    from rag.store import read_fingerprint
+    from rag.index.store import read_fingerprint
 
     built = read_fingerprint(col.metadata).get("embed_model")
     if built != embedder.model_id:

@@ -26,7 +26,7 @@ from rag.settings import Settings
 log = logging.getLogger(__name__)
 
 REBUILD_SUFFIX = "__rebuild"
-IMAGES_SUFFIX = "__images"  # rag/image_search.py: a collection's images live in `<name>__images`
+IMAGES_SUFFIX = "__images"  # rag/retrieval/image_search.py: a collection's images live in `<name>__images`
 FP_PREFIX = "rag:"
 # Keys whose change makes stored vectors or chunk boundaries incompatible.
 FP_KEYS = ("embed_model", "dim", "normalized", "chunker", "chunk_size", "chunk_overlap")
@@ -107,12 +107,12 @@ class Store:
     def refresh(self, name: str, token: str | None) -> None:
         """Make the client see what another process wrote to `name` up to generation `token`.
 
-        The embedded client keeps serving the vector index it loaded (see rag/generation.py), so a
+        The embedded client keeps serving the vector index it loaded (see rag/index/generation.py), so a
         write by another process needs a new client; a Chroma server, or a write by this process
         (the same client), needs nothing. Called by every reader sharing this Store: the first one
         reconnects, the others find it done.
         """
-        from rag import generation
+        from rag.index import generation
 
         if self._fresh_as_of.get(name, "unset") == token:
             return

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from rag.settings import Settings
-    from rag.store import Store
+    from rag.index.store import Store
 
 log = logging.getLogger(__name__)
 

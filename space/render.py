@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
-from rag.terminal import line, plain
+from rag.text.terminal import line, plain
 from space.vectors import preview
 
 if TYPE_CHECKING:

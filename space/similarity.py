@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from rag.settings import Settings
-    from rag.store import Store
+    from rag.index.store import Store
 
 EmbedFn = Callable[[list[str]], "np.ndarray"]  # texts -> (n, dim) normalised float32
 VOCAB_SIZE = 2000  # terms drawn from the collection for `arithmetic`

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ingest.pipeline import Sync
 from rag.settings import Settings
-from rag.store import Store
+from rag.index.store import Store
 
 DOCS = Path(__file__).resolve().parent / "data" / "docs"
 

@@ -69,7 +69,7 @@ def test_our_records_pass_at_the_level_other_libraries_from_warning(root_logging
     configure_logging(logging.INFO)
     configure_logging(logging.INFO)  # idempotent: still one handler
     logging.getLogger("ingest.pipeline").info("ours at info")
-    logging.getLogger("rag.store").debug("ours at debug")
+    logging.getLogger("rag.index.store").debug("ours at debug")
     logging.getLogger("chromadb.telemetry").info("theirs at info")
     logging.getLogger("chromadb.telemetry").warning("theirs at warning")
     logging.getLogger("rag.x").warning("a path \x1b[2J cleared the screen")

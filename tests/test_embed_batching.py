@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.embedder import Embedder
+from rag.models.embedder import Embedder
 from tests.helpers import stored, sync
 
 

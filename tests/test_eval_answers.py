@@ -320,7 +320,7 @@ def test_generate_cloze_from_docs_records_sources_and_off_corpus_questions(
     # the same seed over the same collection gives the same set (in-process: a second CLI start is slow)
     from eval.answers import docs_collection
     from eval.generate import generate_qa
-    from rag.store import Store
+    from rag.index.store import Store
 
     settings = Settings(home=isolated_home, collection=docs_collection(DATA / "docs"))
     again = generate_qa(settings, embedder, Store(settings), n=3, unanswerable=2, seed=7, method="cloze")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.lexical import LexicalIndex
+from rag.index.lexical import LexicalIndex
 from rag.settings import Settings
-from rag.store import Store
+from rag.index.store import Store
 from tests.helpers import stored
 
 pytestmark = pytest.mark.slow

@@ -92,7 +92,7 @@ def test_a_client_that_leaves_mid_stream_releases_the_engine():
 
 
 def test_an_unknown_collection_is_refused_before_any_engine_is_built(tmp_path):
-    from rag.store import Store
+    from rag.index.store import Store
 
     built = []
     config = settings(home=tmp_path / "home")

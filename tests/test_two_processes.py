@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.retriever import Retriever
-from rag.store import Store
+from rag.retrieval.retriever import Retriever
+from rag.index.store import Store
 from tests.helpers import sync
 
 pytestmark = pytest.mark.slow

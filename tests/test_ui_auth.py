@@ -78,7 +78,7 @@ def test_the_ui_serves_https_with_a_certificate(tmp_path, embedder):
     import httpx
 
     from rag.settings import Settings
-    from rag.store import Store
+    from rag.index.store import Store
     from tests.conftest import free_port
     from ui.app import build_ui, serve
 

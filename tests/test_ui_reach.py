@@ -13,7 +13,7 @@ import pytest
 from rag.errors import ConfigError
 from rag.serving.pool import EnginePool
 from rag.settings import Settings
-from rag.store import Store
+from rag.index.store import Store
 from tests.conftest import DATA, free_port
 from tests.ollama_standin import OllamaStandin, StandinConfig
 from ui import documents as docs

@@ -16,7 +16,7 @@ from rag.app import build_engine
 from rag.errors import EmptyCollection
 from rag.serving.pool import EnginePool
 from rag.settings import Settings
-from rag.store import Store
+from rag.index.store import Store
 from rag.types import Answer
 from tests.conftest import DATA, free_port
 from ui import documents as docs

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rag.settings import Settings
-from rag.store import Store
+from rag.index.store import Store
 from tests.conftest import TEST_PRECISION, free_port
 
 

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from ingest.archive import bomb_problem, member_problem
 from ingest.loaders import SUPPORTED_SUFFIXES
-from rag.image_decode import is_image_name
+from rag.models.image_decode import is_image_name
 
 MB = 1024 * 1024
 MAX_NAME = 120  # characters kept of a file name (the suffix always survives)
