@@ -18,6 +18,7 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from itertools import chain
 
+from rag.answer.sources import arrange
 from sse_starlette import ServerSentEvent
 
 from api.errors import error_status
@@ -33,7 +34,6 @@ from api.openai_format import (
 )
 from api.service import RagService
 from rag.llm import LLMError
-from rag.answer.sources import arrange
 from rag.types import Answer, Source
 
 log = logging.getLogger(__name__)

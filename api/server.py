@@ -28,10 +28,10 @@ def build_app(
     Every route answers only the Host names of `rag.serving.hosts.allowed_hosts(host, allowed_hosts)` (421 otherwise).
     """
     from fastapi import FastAPI
-
-    from api.mcp_tools import build_mcp
     from rag.serving.hosts import HostGuard
     from rag.serving.hosts import allowed_hosts as hosts_for
+
+    from api.mcp_tools import build_mcp
 
     extra = list(allowed_hosts or [])
     mcp = build_mcp(service)
@@ -58,7 +58,6 @@ def _mcp_security(host: str, extra: list[str]) -> dict:
     """MCP's own DNS-rebinding guard, given the same hosts as `HostGuard` (which runs first); it also
     checks Origin. Off loopback with no list, the API key guards and hosts are unknown."""
     from mcp.server.transport_security import TransportSecuritySettings
-
     from rag.serving.hosts import mcp_host_patterns
 
     patterns = mcp_host_patterns(host, extra)

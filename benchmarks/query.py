@@ -113,9 +113,10 @@ def synthetic(chunks, vectors, start: int, stop: int):
 
 def grow(settings, embedder, chunks, vectors, size: int) -> float:
     """Bring the collection up to `size` chunks; returns seconds spent writing."""
-    from ingest.pipeline import fingerprint, make_chunker
     from rag.index.lexical import LexicalIndex
     from rag.index.store import Store
+
+    from ingest.pipeline import fingerprint, make_chunker
 
     store = Store(settings)
     col = store.open(settings.collection, fingerprint(embedder, make_chunker(settings, embedder)))
@@ -181,6 +182,7 @@ def bench_first_text(settings, embedder, retriever, queries: list[str], size: in
     (rag.answer.extract.SCORE_ALL unlimited), which is what quoting did before it chose what to embed.
     """
     import rag.answer.extract
+
     from rag.engine import Engine
 
     s = settings.model_copy(update={"top_k": 5, "relevance_threshold": -1.0, "answer_mode": "extract", "hybrid": True})
@@ -274,8 +276,9 @@ def main() -> None:
 
 
 def run(args, workdir: Path) -> None:
-    from rag.app import build_embedder, build_store
     from rag.retrieval.retriever import Retriever
+
+    from rag.app import build_embedder, build_store
     from rag.settings import Settings
 
     settings = Settings(home=workdir / "home", collection="bench")

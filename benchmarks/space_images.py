@@ -74,6 +74,7 @@ def embed_rate(n: int) -> dict:
     """images/s of the tiny CLIP on n 1024x768 photos decoded as ingest does (preprocessing included, decode not)."""
     from rag.models.image_decode import decode_image
     from rag.models.image_embedder import ImageEmbedder
+
     from tests.tiny_clip import build_tiny_clip
 
     with tempfile.TemporaryDirectory() as d:

@@ -28,10 +28,11 @@ def ask(
     as_json: bool = JsonOpt,
 ) -> None:
     """Answer a question from your documents, with numbered citations."""
-    from cli.report import print_answer, print_images
-    from rag.app import build_engine, build_store
     from rag.retrieval.image_search import images_for_answer
     from rag.text.terminal import safe
+
+    from cli.report import print_answer, print_images
+    from rag.app import build_engine, build_store
     from rag.types import Answer
 
     s = load_settings(

@@ -67,9 +67,10 @@ def _root(
 
 def main() -> None:
     """Entry point: runs the app and turns errors into a message and an exit code (see module doc)."""
+    from rag.text.terminal import safe
+
     from cli.crash import report_unexpected, take_debug_flag
     from rag.config_trust import take_trust_flag
-    from rag.text.terminal import safe
 
     debug = take_debug_flag(sys.argv)
     take_trust_flag(sys.argv)

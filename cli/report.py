@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from rag.text.terminal import line, plain
 from rich.console import Console
 from rich.table import Table
 
 from rag.settings import Settings
-from rag.text.terminal import line, plain
 from rag.types import Answer, FileStatus, IngestReport, Source
 
 STYLE = {

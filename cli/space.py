@@ -31,8 +31,9 @@ def _open(collection: str | None, chroma_url: str | None):
 
 def _embedder(settings, store):
     """The query embedder, refused when the collection was built with another model (scores would be noise)."""
-    from rag.app import build_embedder
     from rag.index.store import Store, read_fingerprint
+
+    from rag.app import build_embedder
 
     embedder = build_embedder(settings)
     stored = read_fingerprint(store.get(settings.collection).metadata)
@@ -81,6 +82,7 @@ def map_cmd(
 def _image_layer(settings, store, space_map, thumbs: bool):
     """The collection's images for the map (None when images are off); thumbnails only for HTML."""
     from rag.models.image_decode import decode_image
+
     from space.image_map import Thumbnails, load_image_layer
 
     small = Thumbnails(lambda data: decode_image(data, max_pixels=settings.image_max_pixels)) if thumbs else None
@@ -305,6 +307,7 @@ def health_cmd(
 ) -> None:
     """Intrinsic health of the space: topic silhouette, anisotropy, hubness, length limit, domain mismatch."""
     from rag.index.store import read_fingerprint
+
     from space.health import check_health
     from space.questions import load_questions
     from space.vectors import read_vectors

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.text.terminal import safe
+
 from rag.types import Answer, Source
 
 ROOT = Path(__file__).resolve().parent.parent

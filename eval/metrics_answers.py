@@ -35,11 +35,11 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 import numpy as np
-
 from rag.text.words import STOPWORDS
 
 if TYPE_CHECKING:
     from rag.models.embedder import Embedder
+
     from rag.llm import LLMBackend
     from rag.types import Answer
 

@@ -17,7 +17,6 @@ from typing import Any
 
 from rag.text.terminal import safe
 
-
 MAX_ROWS = 500  # per-question rows shown; the rest stay in results.json
 TEXT_CUT = 160  # characters of question / answer shown in a table cell
 # item fields shown beside the metrics, when present

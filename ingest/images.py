@@ -15,20 +15,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-from ingest.manifest import Entry, Manifest
-from rag.errors import FingerprintMismatch
+from rag.index.store import REBUILD_SUFFIX
 from rag.models.image_decode import BadImage, is_image_name
 from rag.retrieval.image_search import check_model, image_fingerprint, images_collection
-from rag.index.store import REBUILD_SUFFIX
+
+from ingest.manifest import Entry, Manifest
+from rag.errors import FingerprintMismatch
 from rag.types import FileResult, FileStatus, IngestReport
 
 if TYPE_CHECKING:
     from PIL import Image
+    from rag.index.store import Store
+    from rag.models.image_embedder import ImageEmbedder
 
     from ingest.walk import Found
-    from rag.models.image_embedder import ImageEmbedder
     from rag.settings import Settings
-    from rag.index.store import Store
 
 log = logging.getLogger(__name__)
 

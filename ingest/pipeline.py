@@ -15,6 +15,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from rag.index import generation
+from rag.index.lexical import HEADER_KEY, LexicalIndex
+from rag.index.store import REBUILD_SUFFIX, Store
+from rag.models.embedder import Embedder
+
 from ingest.chunking import Chunker, PageText
 from ingest.headers import built_with_headers, doc_title
 from ingest.image_extract import has_embedded_images
@@ -26,13 +31,9 @@ from ingest.progress import NullProgress, Progress
 from ingest.recovery import recover, sweep_orphans
 from ingest.text_decode import encoding_note
 from ingest.walk import Found, iter_files
-from rag.index import generation
 from rag.app import build_image_embedder
-from rag.models.embedder import Embedder
 from rag.errors import ConfigError
-from rag.index.lexical import HEADER_KEY, LexicalIndex
 from rag.settings import Settings
-from rag.index.store import REBUILD_SUFFIX, Store
 from rag.types import Chunk, FileResult, FileStatus, IngestReport
 
 log = logging.getLogger(__name__)

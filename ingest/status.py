@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from rag.index.store import Store
+
 from ingest.manifest import Manifest
 from rag.settings import Settings
-from rag.index.store import Store
 
 
 def collection_status(settings: Settings, store: Store, only: str | None = None) -> list[dict]:

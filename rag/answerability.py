@@ -177,7 +177,8 @@ def checked(
     not answer when at least `MISSING_SHARE` of the asked words are absent in meaning too, in the
     band under it every key term must be there (`band`: the score alone is weak evidence).
     """
-    from rag.answer.answered import MISSING_SHARE, join_words as _join, asked_words, missing_terms, verbs
+    from rag.answer.answered import MISSING_SHARE, asked_words, missing_terms, verbs
+    from rag.answer.answered import join_words as _join
 
     if extract.why_unanswered and extract.why_unanswered.startswith("give no"):
         return extract

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.types import Source
 from rag.text.words import STOPWORDS
+from rag.types import Source
 
 if TYPE_CHECKING:
     from rag.answer.extract import Extract

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from rag.index.store import Store
 from rag.models.embedder import Embedder
 from rag.settings import Settings
-from rag.index.store import Store
 
 
 def build_embedder(settings: Settings) -> Embedder:

@@ -8,12 +8,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
+from rag.errors import ConfigError, ModelError
+
 # The bundled model's location and digest live in rag.models.bundled (with the LLM's); the old names stay
 # importable from here.
 from rag.models.bundled import EMBED_SHA256 as BUNDLED_SHA256  # noqa: F401
 from rag.models.bundled import embed_model_dir as bundled_model_path
 from rag.models.bundled import sha256_file  # noqa: F401
-from rag.errors import ConfigError, ModelError
 from rag.settings import BUNDLED_EMBED_MODEL
 
 if TYPE_CHECKING:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Callable, Generator, Iterator, Union
 
 import numpy as np
 
-from rag.llm import prompts
 from rag.answer.mode import (
     BOTH_HEADER,
     invented,
@@ -23,13 +22,13 @@ from rag.answer.mode import (
     resolve_mode,
     should_replace,
 )
-from rag.retrieval.condense import depends_on_history, heuristic_condense
-from rag.errors import EmptyCollection, QuestionError
-from rag.llm import LLMBackend, LLMError
-from rag.settings import Settings
 from rag.answer.sources import arrange
-from rag.types import Answer, Source, Timings
+from rag.errors import EmptyCollection, QuestionError
+from rag.llm import LLMBackend, LLMError, prompts
+from rag.retrieval.condense import depends_on_history, heuristic_condense
+from rag.settings import Settings
 from rag.text.words import ABSTAINS
+from rag.types import Answer, Source, Timings
 
 if TYPE_CHECKING:
     from rag.answer.answerability import CollectionNull, Verdict, WordVectors
@@ -166,8 +165,8 @@ class Engine:
 
     def collection_null(self) -> CollectionNull:
         """What unrelated questions score in this collection, measured once per version of it."""
-        from rag.index import generation
         from rag.answer.answerability import CollectionNull
+        from rag.index import generation
 
         version = generation.current(self.settings.home, getattr(self.retriever, "name", self.settings.collection))
         if self._null is None or self._null[0] != version:

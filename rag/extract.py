@@ -39,8 +39,8 @@ from rag.answer.quote_signals import (
     terms,
 )
 from rag.answer.sentence_vectors import SentenceVectors
-from rag.types import Source
 from rag.text.words import STOPWORDS
+from rag.types import Source
 
 __all__ = ["Extract", "SentenceVectors", "Span", "extract_answer"]
 

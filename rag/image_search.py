@@ -15,8 +15,8 @@ from rag.index.store import IMAGES_SUFFIX  # names may not contain "__", so `<na
 if TYPE_CHECKING:
     import numpy as np
 
-    from rag.models.image_embedder import ImageEmbedder
     from rag.index.store import Store
+    from rag.models.image_embedder import ImageEmbedder
 
 
 def images_collection(name: str) -> str:

@@ -28,8 +28,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rag.models.child_check import cpu_flags, cpu_model, read_record, remember, run_child, signal_name
 from rag.errors import ConfigError, ModelError
+from rag.models.child_check import cpu_flags, cpu_model, read_record, remember, run_child, signal_name
 
 log = logging.getLogger(__name__)
 

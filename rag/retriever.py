@@ -25,15 +25,15 @@ from typing import TYPE_CHECKING, Any
 
 from rag.index import generation
 from rag.index.lexical import LexicalIndex
-from rag.settings import Settings
 from rag.index.store import read_fingerprint
+from rag.settings import Settings
 from rag.types import Source
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from rag.models.embedder import Embedder
     from rag.index.store import Store
+    from rag.models.embedder import Embedder
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 import socket
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse

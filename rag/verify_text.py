@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from rag.verify.code import CODE_KINDS, Piece, block_pieces, code_pieces
 from rag.text.words import DISCOURSE_WORDS, FUNCTION_WORDS, SOURCE_WORDS
+from rag.verify.code import CODE_KINDS, Piece, block_pieces, code_pieces
 
 MAX_RANGE = 20  # [1-20] is a citation range; [1-500] is not
 # how much a matched term counts; commands, flags and paths as much as numbers (rag.verify.code)

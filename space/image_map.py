@@ -23,9 +23,9 @@ from rag.retrieval.image_search import images_collection
 if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
+    from rag.index.store import Store
 
     from rag.settings import Settings
-    from rag.index.store import Store
     from space.map import SpaceMap
 
 MAX_IMAGES = 5000  # points of the image layer; a sample above this
@@ -84,6 +84,7 @@ def load_image_layer(
     Reads the stored vectors only: no image model is loaded to draw the map.
     """
     from rag.index.store import read_fingerprint
+
     from space.map import pca_basis
     from space.vectors import read_vectors
 

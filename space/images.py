@@ -7,18 +7,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from rag.errors import ConfigError, EmptyCollection
 from rag.models.image_decode import BadImage
 from rag.retrieval.image_search import ImageHit, check_model, images_collection, search_images
+
+from rag.errors import ConfigError, EmptyCollection
 from space.errors import SpaceError
 
 if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
-
-    from rag.models.image_embedder import ImageEmbedder
-    from rag.settings import Settings
     from rag.index.store import Store
+    from rag.models.image_embedder import ImageEmbedder
+
+    from rag.settings import Settings
     from space.similarity import Hit
 
 IMAGES_OFF = (

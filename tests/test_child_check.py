@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from rag.models import precision
 from rag.models.child_check import read_record, remember, run_child, signal_name
+
 from rag.llm import probe
 from rag.llm.probe import ProbeResult, probe_key, probe_model
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from rag.retrieval.condense import depends_on_history, follow_up_kind, heuristic_condense, subject
+
 from rag.engine import Engine
 from rag.llm import resolve_llm
 from rag.settings import Settings

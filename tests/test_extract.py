@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from rag.app import build_engine
 from rag.answer.answered import missing_terms, question_type
 from rag.answer.extract import SentenceVectors, extract_answer
+
+from rag.app import build_engine
 from rag.settings import Settings
 from rag.types import Source
 from tests.helpers import sync

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from rag.answer.focus import GAP, focus_texts
 
 from rag.app import build_engine
-from rag.answer.focus import GAP, focus_texts
 from tests.helpers import sync
 
 LONG = (

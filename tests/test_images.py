@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from rag.models.image_decode import BadImage, decode_image
 
 
@@ -172,17 +171,19 @@ def test_classify_needs_two_labels(image_embedder):
 
 
 def test_a_text_only_model_is_refused_as_image_model(embedder):
-    from rag.errors import ModelError
-    from rag.models.image_embedder import ImageEmbedder
     from rag.models.embedder import bundled_model_path
+    from rag.models.image_embedder import ImageEmbedder
+
+    from rag.errors import ModelError
 
     with pytest.raises(ModelError, match="not a CLIP-style image model"):
         ImageEmbedder(str(bundled_model_path())).model
 
 
 def test_a_missing_local_model_names_the_fix(tmp_path):
-    from rag.errors import ModelError
     from rag.models.image_embedder import ImageEmbedder
+
+    from rag.errors import ModelError
 
     with pytest.raises(ModelError, match="image_model"):
         ImageEmbedder(str(tmp_path)).model  # an existing but empty folder: never fetched from anywhere

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from rag.retrieval.image_search import images_collection, images_for_answer, search_images
-from rag.settings import Settings
 from rag.index.store import Store
+from rag.retrieval.image_search import images_collection, images_for_answer, search_images
+
+from rag.settings import Settings
 from tests.helpers import DOCS, sync
 from tests.test_images import claimed_size_png
 
@@ -166,8 +166,9 @@ def test_remove_drops_images_too(folder, img_settings, embedder, image_embedder)
 
 
 def test_another_image_model_is_refused_until_rebuilt(folder, img_settings, embedder, image_embedder, tmp_path):
-    from rag.errors import FingerprintMismatch
     from rag.models.image_embedder import ImageEmbedder
+
+    from rag.errors import FingerprintMismatch
     from tests.tiny_clip import build_tiny_clip
 
     run(img_settings, embedder, image_embedder, [folder])
@@ -273,6 +274,7 @@ def test_an_image_finds_text_chunks_when_the_text_shares_the_clip_space(
     folder, tiny_clip, image_embedder, isolated_home
 ):
     from rag.models.embedder import Embedder
+
     from space.images import image_to_all
 
     s = Settings(home=isolated_home, collection="test", embed_model=str(tiny_clip), image_model=str(tiny_clip))

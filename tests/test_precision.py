@@ -8,12 +8,12 @@ import sys
 
 import numpy as np
 import pytest
-
+from rag.index.store import Store, merged_precision, read_fingerprint
 from rag.models import precision
 from rag.models.embedder import Embedder
-from rag.errors import ModelError
 from rag.models.precision import RECORD_FILE, Verdict, decide, machine_key, native_bf16, resolve
-from rag.index.store import Store, merged_precision, read_fingerprint
+
+from rag.errors import ModelError
 from tests.helpers import sync
 
 # Stand-in for a CPU that reports AMX but kills any process using it: a child that dies of SIGILL.

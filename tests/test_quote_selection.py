@@ -8,9 +8,9 @@ collection built the way `make run` builds it.
 from __future__ import annotations
 
 import pytest
-
 from rag.answer.extract import SentenceVectors, extract_answer
 from rag.answer.quote_signals import asks_kinds, is_aim, is_background, is_list, is_question_line, number_strength, term
+
 from rag.types import Source
 
 FORMATS = "plain text, markdown, restructuredtext, html, pdf"

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rag.index.lexical import LexicalIndex, match_expression
+from rag.index.store import Store
+from rag.retrieval.retriever import NO_THRESHOLD, Retriever, glob_matches
 
 from ingest.pipeline import remove_paths
 from rag.errors import CollectionNotFound
-from rag.index.lexical import LexicalIndex, match_expression
-from rag.retrieval.retriever import NO_THRESHOLD, Retriever, glob_matches
 from rag.settings import Settings
-from rag.index.store import Store
 from tests.helpers import stored, sync
 
 # Measured with all-MiniLM-L6-v2 on tests/data/docs: on-topic best cosines 0.47-0.73, the best

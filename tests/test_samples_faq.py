@@ -132,6 +132,7 @@ def test_key_terms_match_the_documents_words_by_meaning(embedder):
     "banana" is nowhere near any of them (< 0.4).
     """
     from rag.answer.answerability import WORD_NEAR, WordVectors, unmatched
+
     from rag.types import Source
 
     words = WordVectors(embedder.embed)

@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 
 import pytest
-
+from rag.answer.sources import arrange, floor_of
 from rich.console import Console
 
-from rag.app import build_engine
 from cli.report import print_answer
+from rag.app import build_engine
 from rag.settings import Settings
-from rag.answer.sources import arrange, floor_of
 from rag.types import Source
 from tests.conftest import DATA
 from tests.helpers import sync

@@ -6,11 +6,11 @@ import shutil
 
 import numpy as np
 import pytest
+from rag.index.store import Store
 
 from rag.app import build_engine
 from rag.serving.pool import EnginePool
 from rag.settings import Settings
-from rag.index.store import Store
 from tests.conftest import DATA, free_port
 from tests.test_images_ingest import COLORS, write_image
 from ui import handlers, render
@@ -58,6 +58,7 @@ def test_the_sources_panel_shows_the_nearest_images_as_thumbnails(chat, embedder
 
 def test_an_image_name_is_text_never_markup_and_a_vanished_file_is_still_listed():
     from rag.retrieval.image_search import ImageHit
+
     from ui.images import ShownImage
     from ui.render import images_html
 

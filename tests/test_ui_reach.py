@@ -9,11 +9,11 @@ import weakref
 from pathlib import Path
 
 import pytest
+from rag.index.store import Store
 
 from rag.errors import ConfigError
 from rag.serving.pool import EnginePool
 from rag.settings import Settings
-from rag.index.store import Store
 from tests.conftest import DATA, free_port
 from tests.ollama_standin import OllamaStandin, StandinConfig
 from ui import documents as docs

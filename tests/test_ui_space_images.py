@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rag.index.store import Store
+from rag.retrieval.image_search import images_collection
 
 from rag.app import build_engine
-from rag.retrieval.image_search import images_collection
 from rag.serving.pool import EnginePool
 from rag.settings import Settings
-from rag.index.store import Store
 from tests.conftest import DATA, free_port
 from tests.test_images_ingest import COLORS, rag, write_image
 from ui import documents as docs
@@ -201,6 +201,7 @@ def test_the_last_chat_question_rings_its_nearest_images_when_the_tab_opens(apar
 
 def test_images_of_another_image_model_stay_drawn_but_are_not_ringed(apart, tmp_path):
     from rag.models.image_embedder import ImageEmbedder
+
     from tests.tiny_clip import build_tiny_clip
 
     s, store, _, first = apart

@@ -11,11 +11,11 @@ import zipfile
 
 import numpy as np
 import pytest
-
+from rag.index.store import Store
 from rag.retrieval.image_search import images_collection, search_images
+
 from rag.serving.pool import EnginePool
 from rag.settings import Settings
-from rag.index.store import Store
 from tests.conftest import DATA, free_port
 from tests.test_images_ingest import write_image
 from ui import documents as docs

@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from rag.types import Source
 from rag.verify.check import (
     DEFAULT_THRESHOLD,
     attach_citations,
@@ -18,6 +16,8 @@ from rag.verify.check import (
     parse_citations,
     split_sentences,
 )
+
+from rag.types import Source
 from tests.conftest import DATA
 
 CASES = DATA / "verify_cases.jsonl"

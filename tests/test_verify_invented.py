@@ -10,11 +10,11 @@ installed here).
 from __future__ import annotations
 
 import pytest
+from rag.verify.check import check_answer
 
 from rag.app import build_engine
 from rag.settings import Settings
 from rag.types import Source
-from rag.verify.check import check_answer
 from tests.conftest import DATA
 from tests.helpers import sync
 from tests.ollama_standin import OllamaStandin, StandinConfig

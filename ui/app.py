@@ -117,8 +117,9 @@ def _chat_tab(gr, ev: Events, session) -> None:
 
 
 def _documents_tab(gr, ev: Events, session, status) -> dict:
-    from ingest.loaders import SUPPORTED_SUFFIXES
     from rag.models.image_decode import IMAGE_SUFFIXES
+
+    from ingest.loaders import SUPPORTED_SUFFIXES
 
     collection = gr.Dropdown(
         label="Collection (type a new name and press Enter to create one)",
@@ -282,9 +283,8 @@ def serve(
 
 def _host_guard(host: str, extra: list[str]):
     """The same Host check as `rag serve` (rag/serving/hosts.py) on every Gradio route: 421 for other names."""
-    from starlette.middleware import Middleware
-
     from rag.serving.hosts import HostGuard, allowed_hosts
+    from starlette.middleware import Middleware
 
     return Middleware(HostGuard, allowed=allowed_hosts(host, extra))
 

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 from rag.models.image_decode import BadImage, thumbnail_png
 
 if TYPE_CHECKING:
+    from rag.index.store import Store
     from rag.models.image_embedder import ImageEmbedder
     from rag.retrieval.image_search import ImageHit
+
     from rag.settings import Settings
-    from rag.index.store import Store
     from rag.types import Answer
 
 log = logging.getLogger(__name__)

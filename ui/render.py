@@ -11,6 +11,7 @@ import html
 from datetime import datetime
 
 from rag.answer.sources import by_file
+
 from rag.types import Answer, IngestReport, Source
 from ui.handlers import Session, Status, Turn
 from ui.render import images_html

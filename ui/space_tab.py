@@ -71,6 +71,7 @@ class SpaceEvents:
 
     def __init__(self, settings: Settings, embedder, store, pool) -> None:
         from rag.models.image_decode import decode_image
+
         from space.image_map import Thumbnails
 
         self.settings, self.embedder, self.store, self.pool = settings, embedder, store, pool

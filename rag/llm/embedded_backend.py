@@ -16,14 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rag.llm.base import ChatMessage, LLMBackend
+from rag.llm.errors import REINSTALL_BUNDLED, LLMError, LLMModelMissing
+
 # The bundled GGUF's location and digest live in rag.models.bundled (with the embedding model's); the old
 # names stay importable from here.
 from rag.models.bundled import LLM_GGUF as BUNDLED_GGUF  # noqa: F401
 from rag.models.bundled import LLM_SHA256 as BUNDLED_SHA256
 from rag.models.bundled import llm_gguf_path as bundled_model_path
 from rag.models.bundled import sha256_file as sha256_of
-from rag.llm.base import ChatMessage, LLMBackend
-from rag.llm.errors import REINSTALL_BUNDLED, LLMError, LLMModelMissing
 
 if TYPE_CHECKING:
     from rag.settings import Settings
