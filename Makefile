@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/query.py
 	$(PY) benchmarks/space.py
 	$(PY) benchmarks/api.py
+	$(PY) benchmarks/cli_start.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

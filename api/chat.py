@@ -18,6 +18,8 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from itertools import chain
 
+from sse_starlette import ServerSentEvent
+
 from api.errors import error_status
 from api.limits import check_count, check_text
 from api.openai_format import (
@@ -35,11 +37,13 @@ from rag.llm import LLMError
 from rag.types import Answer, Source
 
 log = logging.getLogger(__name__)
-DONE = "data: [DONE]\n\n"
+SEP = "\n"  # frames end in a blank line of "\n" (sse-starlette's default is "\r\n"), as OpenAI's do
+DONE = ServerSentEvent("[DONE]", sep=SEP)
 
 
-def sse(obj: dict) -> str:
-    return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n"
+def sse(obj: dict) -> ServerSentEvent:
+    """One `data:` event holding `obj` as JSON (json escapes newlines, so it stays one line)."""
+    return ServerSentEvent(json.dumps(obj, ensure_ascii=False), sep=SEP)
 
 
 class _Seen:
@@ -83,7 +87,7 @@ def _llm_failed(event) -> None:
         raise LLMError(event.llm_error)
 
 
-def start_stream(service: RagService, req: ChatRequest) -> Iterator[str]:
+def start_stream(service: RagService, req: ChatRequest) -> Iterator[ServerSentEvent]:
     """SSE frames of one answer; raises the request's error before yielding anything (see module doc)."""
     threshold = req.threshold if req.threshold is not None else service.settings.relevance_threshold
     seen = _Seen(threshold)
@@ -100,11 +104,13 @@ def start_stream(service: RagService, req: ChatRequest) -> Iterator[str]:
     return _frames(service, collection, head, events, seen)
 
 
-def _frames(service: RagService, collection: str, head: list, events: Iterator, seen: _Seen) -> Iterator[str]:
+def _frames(
+    service: RagService, collection: str, head: list, events: Iterator, seen: _Seen
+) -> Iterator[ServerSentEvent]:
     cid = completion_id()
     sent: set[str] = set()
 
-    def sources(items: list[Source]) -> Iterator[str]:
+    def sources(items: list[Source]) -> Iterator[ServerSentEvent]:
         for s in items:
             if s.id not in sent:
                 sent.add(s.id)
@@ -137,7 +143,7 @@ def _frames(service: RagService, collection: str, head: list, events: Iterator, 
     yield DONE
 
 
-async def in_thread(frames: Iterator[str]) -> AsyncIterator[str]:
+async def in_thread(frames: Iterator[ServerSentEvent]) -> AsyncIterator[ServerSentEvent]:
     """Iterate a blocking generator in worker threads; close it when the client disconnects."""
     import anyio
     from anyio import to_thread

@@ -99,7 +99,8 @@ def _add_error_handlers(app) -> None:
 
 
 def _add_routes(app, service: RagService) -> None:
-    from fastapi.responses import JSONResponse, StreamingResponse
+    from fastapi.responses import JSONResponse
+    from sse_starlette import EventSourceResponse
 
     from api import chat
 
@@ -120,11 +121,8 @@ def _add_routes(app, service: RagService) -> None:
         if not req.stream:
             return JSONResponse(chat.answer_once(service, req))
         frames = chat.start_stream(service, req)
-        return StreamingResponse(
-            chat.in_thread(frames),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
+        # sse-starlette adds keep-alive comments (every 15 s) while a slow model thinks, and the SSE headers
+        return EventSourceResponse(chat.in_thread(frames), headers={"Cache-Control": "no-cache"}, sep=chat.SEP)
 
     @app.post("/v1/embeddings")
     def embeddings(req: EmbeddingsRequest):

@@ -1,19 +1,21 @@
 """What the HTTP API and the MCP server both do, over shared heavy objects: one engine per collection.
 
-Engines are built on first use and shared by all requests; they hold no per-request state (the
-conversation arrives with each request), so concurrent conversations cannot see each other.
+Engines are built on first use and shared by all requests, in the pool the chat UI uses too
+(rag/serving/pool.py); they hold no per-request state (the conversation arrives with each
+request), so concurrent conversations cannot see each other.
 """
 
 from __future__ import annotations
 
 import copy
 import inspect
-import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from api.limits import check_text
 from rag.errors import CollectionNotFound, ConfigError, RagError
+from rag.serving.pool import EnginePool
 from rag.settings import Settings
 from rag.types import Source
 
@@ -57,9 +59,7 @@ class RagService:
         self.settings = settings
         self.embedder = embedder
         self.store = store
-        self._factory = engine_factory or self._build_engine
-        self._engines: dict[str, Any] = {}
-        self._lock = threading.Lock()
+        self.pool = EnginePool(settings, engine_factory or self._build_engine)
 
     def open(self) -> None:
         """Load the embedding model and connect to Chroma now, before requests arrive: concurrent
@@ -82,7 +82,7 @@ class RagService:
             CollectionNotFound: naming the collections there are.
         """
         name = (name or "").strip() or self.settings.collection
-        if name in self._engines:
+        if self.pool.holds(name):
             return name
         try:
             Settings._valid_collection(name)
@@ -97,21 +97,15 @@ class RagService:
             )
         return name
 
-    def engine(self, collection: str | None = None):
-        """The shared engine of `collection`, built on first use."""
-        name = self.collection_name(collection)
-        with self._lock:
-            if name not in self._engines:
-                self._engines[name] = self._factory(self.settings.model_copy(update={"collection": name}))
-            return self._engines[name]
+    @contextmanager
+    def engine(self, collection: str | None = None) -> Iterator[Any]:
+        """The shared engine of `collection` (built on first use), kept open until the block ends."""
+        with self.pool.lease(self.collection_name(collection), self.settings.llm) as engine:
+            yield engine
 
     def forget(self, collection: str) -> None:
         """Drop an engine (after an LLM failure, so the next request resolves the backend again)."""
-        with self._lock:
-            engine = self._engines.pop(collection, None)
-        close = getattr(getattr(engine, "retriever", None), "close", None)
-        if close:
-            close()
+        self.pool.forget(collection)
 
     # -- operations ------------------------------------------------------------------------
 
@@ -135,14 +129,14 @@ class RagService:
         if not (query or "").strip():
             raise ConfigError("The query is empty - send the text to search for.")
         check_text("query", query, self.settings)
-        engine = self.engine(collection)
-        return engine.retriever.search(
-            query,
-            top_k=top_k,
-            hybrid=hybrid,
-            path_glob=path_glob,
-            threshold=NO_THRESHOLD if threshold is None else threshold,
-        )
+        with self.engine(collection) as engine:
+            return engine.retriever.search(
+                query,
+                top_k=top_k,
+                hybrid=hybrid,
+                path_glob=path_glob,
+                threshold=NO_THRESHOLD if threshold is None else threshold,
+            )
 
     def stream(
         self,
@@ -158,14 +152,18 @@ class RagService:
         fields named as in ENGINE_OPTIONS (None = the settings' value).
         """
         check_text("question", question, self.settings)
-        shared = self.engine(collection)
-        engine = shared
-        if on_sources is not None:
-            # a private view of the shared engine: same retriever, model and settings, one listener
-            engine = copy.copy(shared)
-            engine.retriever = _ObservedRetriever(shared.retriever, on_sources)
-            engine._llm = lambda: shared.llm  # resolved once, in the shared engine
-        return engine.stream(question, history, **self.engine_options(engine, options))
+        return self._stream(question, history, collection, on_sources, options)
+
+    def _stream(self, question, history, collection, on_sources, options) -> Iterator:
+        # a generator: the engine is leased from the first event to the last (or until the client leaves)
+        with self.engine(collection) as shared:
+            engine = shared
+            if on_sources is not None:
+                # a private view of the shared engine: same retriever, model and settings, one listener
+                engine = copy.copy(shared)
+                engine.retriever = _ObservedRetriever(shared.retriever, on_sources)
+                engine._llm = lambda: shared.llm  # resolved once, in the shared engine
+            yield from engine.stream(question, history, **self.engine_options(engine, options))
 
     @staticmethod
     def engine_options(engine, options: dict[str, Any]) -> dict[str, Any]:

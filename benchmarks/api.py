@@ -49,7 +49,7 @@ def start_server(home: Path, port: int) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env.update(RAG_HOME=str(home), RAG_CONFIG=str(home / "no-rag.toml"), HF_HUB_OFFLINE="1", PYTHONPATH=str(REPO))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "serve", "--port", str(port), "--collection", "bench"],
+        [sys.executable, "-m", "cli", "serve", "--port", str(port), "--collection", "bench"],
         env=env,
         stderr=subprocess.DEVNULL,
     )

@@ -4,23 +4,22 @@ Every writer (`rag ingest`, `rag remove`, the UI's uploads and re-syncs, eval's 
 it before touching a collection, so two syncs never embed the same files twice or run crash
 recovery over each other's half-written files.
 
-The file is held with an advisory `flock`, and the holder writes its pid into it. The kernel
-drops the flock when its process dies however it dies (kill -9 included), so a lock left by a
-dead pid is simply taken over by the next writer: no pid guessing, no race between two waiters
-that both saw the owner die. The file itself is never deleted (deleting a flocked file lets two
-processes lock two different files of the same name).
+The file is held with `filelock` (an advisory `flock` on Unix), and the holder writes its pid into
+it. The kernel drops the flock when its process dies however it dies (kill -9 included), so a lock
+left by a dead pid is simply taken over by the next writer: no pid guessing, no race between two
+waiters that both saw the owner die. The file itself is never deleted (`preserve_lock_file`:
+deleting a flocked file lets two processes lock two different files of the same name).
 
 Within one process the lock is re-entrant for the thread that holds it (the UI holds it across
-saving an upload and syncing it); other threads wait for it like other processes do.
+saving an upload and syncing it); other threads wait for it like other processes do (filelock's
+holds are per thread, and each thread's descriptor contends for the flock).
 """
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -61,34 +60,20 @@ def read_holder(path: Path) -> Holder:
         return Holder(0)
 
 
-class _Held:
-    """This process's hold on one lock file: the fd, the owning thread, the re-entry depth."""
+def _lock(path: Path):
+    from filelock import FileLock
 
-    def __init__(self) -> None:
-        self.thread_lock = threading.RLock()
-        self.fd: int | None = None
-        self.depth = 0
-
-
-_held: dict[str, _Held] = {}
-_held_guard = threading.Lock()
+    # one instance per path in this process (is_singleton), its holds counted per thread (thread_local)
+    return FileLock(
+        path, is_singleton=True, thread_local=True, preserve_lock_file=True, on_acquired=_write_holder, mode=0o644
+    )
 
 
-def _entry(path: Path) -> _Held:
-    with _held_guard:
-        return _held.setdefault(str(path), _Held())
-
-
-def _try_flock(fd: int) -> bool:
-    import fcntl
-
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except OSError as exc:
-        if exc.errno in (errno.EAGAIN, errno.EACCES):
-            return False
-        raise
+def _write_holder(fd: int) -> None:
+    # called by filelock with the locked descriptor, each time this process takes the flock
+    record = {"pid": os.getpid(), "command": _command(), "since": time.time()}
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps(record).encode(), 0)
 
 
 def _command() -> str:
@@ -98,29 +83,13 @@ def _command() -> str:
     return " ".join([os.path.basename(argv[0]), *argv[1:]])[:200]
 
 
-def _flock_file(path: Path, wait: bool, on_wait: Callable[[Holder], None] | None, collection: str) -> int:
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        if not _try_flock(fd):
-            holder = read_holder(path)
-            if not wait:
-                raise WriterBusy(
-                    f"Collection {collection!r} is being written by {holder.describe()} - wait for it to "
-                    "finish (run again without --no-wait to wait), or stop that process."
-                )
-            if on_wait is not None:
-                on_wait(holder)
-            fcntl.flock(fd, fcntl.LOCK_EX)  # blocks until the holder finishes or dies
-        record = {"pid": os.getpid(), "command": _command(), "since": time.time()}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(record).encode(), 0)
-        return fd
-    except BaseException:
-        os.close(fd)
-        raise
+def _busy(collection: str, holder: Holder) -> WriterBusy:
+    if holder.pid == os.getpid():
+        return WriterBusy(f"Collection {collection!r} is being written by this process - wait for it to finish.")
+    return WriterBusy(
+        f"Collection {collection!r} is being written by {holder.describe()} - wait for it to "
+        "finish (run again without --no-wait to wait), or stop that process."
+    )
 
 
 @contextmanager
@@ -140,26 +109,21 @@ def write_lock(
     Raises:
         WriterBusy: `wait` is False and another process (or thread) holds the lock.
     """
+    from filelock import Timeout
+
     path = lock_path(home, collection)
-    held = _entry(path)
-    if not held.thread_lock.acquire(blocking=False):
-        if not wait:
-            raise WriterBusy(f"Collection {collection!r} is being written by this process - wait for it to finish.")
-        if on_wait is not None:
-            on_wait(Holder(os.getpid(), "another task of this process"))
-        held.thread_lock.acquire()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = _lock(path)
     try:
-        if held.depth == 0:
-            held.fd = _flock_file(path, wait, on_wait, collection)
-        held.depth += 1
-    except BaseException:
-        held.thread_lock.release()
-        raise
+        lock.acquire(blocking=False)
+    except Timeout:
+        holder = read_holder(path)
+        if not wait:
+            raise _busy(collection, holder) from None
+        if on_wait is not None:
+            on_wait(Holder(holder.pid, "another task of this process") if holder.pid == os.getpid() else holder)
+        lock.acquire()  # until the holder finishes or dies
     try:
         yield
     finally:
-        held.depth -= 1
-        if held.depth == 0 and held.fd is not None:
-            os.close(held.fd)  # closing the only fd of the file releases the flock
-            held.fd = None
-        held.thread_lock.release()
+        lock.release()

@@ -52,7 +52,7 @@ def rag_serve(home: Path, env: dict[str, str], *args: str) -> Iterator[Server]:
     log = home / f"serve-{port}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "rag.cli", "serve", "--port", str(port), *args],
+            [sys.executable, "-m", "cli", "serve", "--port", str(port), *args],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

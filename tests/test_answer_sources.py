@@ -12,9 +12,9 @@ import json
 import pytest
 from rich.console import Console
 
+from cli.report import print_answer
 from rag.answer.sources import arrange, floor_of
 from rag.app import build_engine
-from rag.report import print_answer
 from rag.settings import Settings
 from rag.types import Source
 from tests.conftest import DATA

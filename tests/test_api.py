@@ -152,6 +152,19 @@ def test_off_topic_question_abstains_with_the_closest_passages(client):
     assert len([e for e in events if e["type"] == "source"]) == len(last["sources"])
 
 
+def test_the_stream_on_the_wire_is_data_lines_ending_in_done(served):
+    body = {"model": COLLECTION, "messages": [{"role": "user", "content": OFF_TOPIC}], "stream": True}
+    with httpx.stream("POST", f"{served.v1}/chat/completions", json=body, timeout=600) as response:
+        raw = response.read().decode()
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+    assert "\r" not in raw and raw.endswith("\n\n")
+    frames = [f for f in raw.split("\n\n") if f and not f.startswith(":")]  # ":" lines: keep-alive comments
+    assert all(f.startswith("data: ") and "\n" not in f for f in frames), frames[:3]
+    assert frames[-1] == "data: [DONE]"
+    chunks = [json.loads(f.removeprefix("data: ")) for f in frames[:-1]]
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant" and chunks[-1]["abstained"]
+
+
 def test_extra_fields_reach_the_engine(client):
     """top_k, path_glob and threshold through extra_body (threshold 0.99: abstains, so no LLM call)."""
     reply = client.chat.completions.create(

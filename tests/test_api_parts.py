@@ -33,7 +33,7 @@ def test_an_empty_key_is_refused():
 
 def test_rag_serve_refuses_an_open_port_before_loading_anything(isolated_home):
     out = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "serve", "--host", "0.0.0.0", "--port", "1"],
+        [sys.executable, "-m", "cli", "serve", "--host", "0.0.0.0", "--port", "1"],
         capture_output=True,
         text=True,
         timeout=120,

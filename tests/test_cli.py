@@ -16,7 +16,7 @@ from tests.pdfgen import make_pdf
 
 
 def rag(*args: str, env: dict | None = None, drop_root_powers: bool = False) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "rag.cli", *args]
+    cmd = [sys.executable, "-m", "cli", *args]
     if drop_root_powers and os.geteuid() == 0:
         # root reads any file whatever its mode; drop the capabilities that allow it, so a
         # chmod 000 file is unreadable to this run, as it would be for a normal user.
@@ -26,7 +26,7 @@ def rag(*args: str, env: dict | None = None, drop_root_powers: bool = False) -> 
 
 def test_help_is_instant_because_nothing_heavy_is_imported():
     code = (
-        "import sys, rag.cli, rag, ingest, ui, eval, rag.settings, rag.llm;"
+        "import sys, cli.main, rag, ingest, ui, eval, rag.settings, rag.llm;"
         "heavy = [m for m in ('torch', 'chromadb', 'sentence_transformers', 'llama_cpp', 'gradio', 'transformers')"
         " if m in sys.modules]; print(heavy)"
     )
@@ -174,8 +174,7 @@ def test_ask_prints_one_json_object_and_missing_collections_say_how_to_ingest(tm
 
 def test_rag_core_does_not_depend_on_ingest_ui_eval_or_space():
     code = (
-        "import sys, rag.app, rag.engine, rag.retrieval.retriever, rag.index.lexical, rag.verify.check, rag.report,"
-        " rag.llm;"
+        "import sys, rag.app, rag.engine, rag.retrieval.retriever, rag.index.lexical, rag.verify.check, cli.report, rag.llm;"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'ingest', 'ui', 'eval', 'space'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -25,7 +25,7 @@ def _render(fn, *args, **kwargs) -> str:
 
 
 def test_answer_report_prints_document_and_model_text_as_it_is():
-    from rag.report import print_answer
+    from cli.report import print_answer
 
     answer = Answer(
         text=f"The tide table is in {NASTY} [1].",
@@ -42,7 +42,7 @@ def test_answer_report_prints_document_and_model_text_as_it_is():
 
 
 def test_ingest_report_prints_paths_and_reasons_as_they_are():
-    from rag.report import print_report
+    from cli.report import print_report
 
     report = IngestReport("c")
     report.add(FileResult(f"/docs/{NASTY}.txt", FileStatus.FAILED, f"not valid JSON ({NASTY})"))
@@ -80,8 +80,8 @@ CRASH = (
     "    raise RuntimeError('a bug [/etc/hosts]')\n"
     "s.collection_status = boom\n"
     "sys.argv = ['rag', *sys.argv[1:]]\n"
-    "import rag.cli\n"
-    "rag.cli.main()\n"
+    "import cli.main\n"
+    "cli.main.main()\n"
 )
 
 

@@ -15,7 +15,7 @@ def rag_in(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     """`rag ARGS` run in `folder`, with no RAG_CONFIG: ./rag.toml is the one read."""
     clean = {k: v for k, v in os.environ.items() if k not in ("RAG_CONFIG", "OLLAMA_HOST")}
     clean["PYTHONPATH"] = os.pathsep.join([str(REPO), clean.get("PYTHONPATH", "")])
-    cmd = [sys.executable, "-m", "rag.cli", *args]
+    cmd = [sys.executable, "-m", "cli", *args]
     return subprocess.run(cmd, cwd=folder, env={**clean, **env}, capture_output=True, text=True, timeout=300)
 
 

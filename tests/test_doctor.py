@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.doctor import diagnose, enabled_features
+from cli.doctor import diagnose, enabled_features
 from rag.llm.probe import ProbeResult, probe_model
 from rag.settings import Settings
 from tests.conftest import free_port
@@ -28,7 +28,7 @@ SIGILL_CHILD = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), s
 
 def run_doctor(*args: str, env: dict[str, str] | None = None) -> tuple[int, dict]:
     proc = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "doctor", "--json", *args],
+        [sys.executable, "-m", "cli", "doctor", "--json", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
@@ -84,14 +84,14 @@ def test_a_chroma_url_nobody_answers() -> None:
 
 
 def test_a_real_chroma_server_answers(chroma_server: str) -> None:
-    from rag.doctor import check_store
+    from cli.doctor import check_store
 
     check = check_store(Settings(chroma_url=chroma_server))
     assert check.status == "ok" and "Chroma server" in check.detail
 
 
 def test_unwritable_home_is_a_problem(tmp_path: Path) -> None:
-    from rag.doctor import check_home
+    from cli.doctor import check_home
 
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
@@ -103,7 +103,7 @@ def test_human_output_names_each_part_and_fix(tmp_path: Path) -> None:
     fake = tmp_path / "broken.gguf"
     fake.write_bytes(b"GGUF but truncated")
     proc = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "doctor", "--llm", f"embedded:{fake}"],
+        [sys.executable, "-m", "cli", "doctor", "--llm", f"embedded:{fake}"],
         capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert proc.returncode == 2

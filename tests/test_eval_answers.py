@@ -301,7 +301,7 @@ def test_generate_cloze_from_docs_records_sources_and_off_corpus_questions(
     from rag.settings import Settings
 
     def run(out: Path) -> dict:
-        cmd = [sys.executable, "-m", "rag.cli", "eval", "generate", "--docs", str(DATA / "docs"), "--out", str(out),
+        cmd = [sys.executable, "-m", "cli", "eval", "generate", "--docs", str(DATA / "docs"), "--out", str(out),
                "--method", "cloze", "--n", "3", "--unanswerable", "2", "--seed", "7", "--json"]  # fmt: skip
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
         assert done.returncode == 0, done.stderr

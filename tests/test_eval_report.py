@@ -113,7 +113,7 @@ def test_compare_refuses_different_kinds_and_datasets() -> None:
 
 def _rag(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-m", "cli", *args], capture_output=True, text=True, timeout=120, check=False
     )
 
 

@@ -301,7 +301,7 @@ def test_cli_json_and_bad_input(tiny_runs, tiny_home, embedder, monkeypatch, tmp
     from typer.testing import CliRunner
 
     import rag.app
-    from rag.cli import app
+    from cli.main import app
 
     monkeypatch.setenv("RAG_HOME", str(tiny_home))
     monkeypatch.setattr(rag.app, "build_embedder", lambda settings: embedder)  # the session's model, not a reload

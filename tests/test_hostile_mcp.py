@@ -50,7 +50,7 @@ def test_stdio_answers_every_bad_line_and_keeps_serving(home, model_cache):
     lines += [b'{"jsonrpc":"2.0","id":3,"result":"x","error":5}']  # a broken response: never answered either
     lines += [json.dumps({"jsonrpc": "2.0", "id": 99, "method": "tools/list"}).encode()]
     proc = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "mcp", "--collection", COLLECTION],
+        [sys.executable, "-m", "cli", "mcp", "--collection", COLLECTION],
         input=b"\n".join(lines) + b"\n", env=env, capture_output=True, timeout=300,
     )  # fmt: skip
     replies = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]

@@ -28,8 +28,8 @@ def test_report_renderers_make_controls_inert_and_keep_markup_literal():
 
     from rich.console import Console
 
-    from rag.doctor import Check, Diagnosis
-    from rag.report import print_answer, print_diagnosis
+    from cli.doctor import Check, Diagnosis
+    from cli.report import print_answer, print_diagnosis
     from rag.types import Answer, Source, Timings
 
     def render(fn, *args) -> str:

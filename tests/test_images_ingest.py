@@ -6,7 +6,6 @@ ranks first says nothing about a trained CLIP's quality: only that our path keep
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -189,7 +188,7 @@ def test_another_image_model_is_refused_until_rebuilt(folder, img_settings, embe
 
 
 def rag(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rag.cli", *args], env={**os.environ, **env},
+    return subprocess.run([sys.executable, "-m", "cli", *args], env={**os.environ, **env},
                           capture_output=True, text=True, timeout=600)  # fmt: skip
 
 

@@ -35,7 +35,7 @@ def make_corpus(folder: Path, n: int = 48) -> None:
 
 
 def rag_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "rag.cli", *args]
+    return [sys.executable, "-m", "cli", *args]
 
 
 def done_rows(state: Path) -> int:

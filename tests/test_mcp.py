@@ -52,7 +52,7 @@ def test_stdio_server_lists_and_runs_the_four_tools(home, model_cache):
 
     env = server_env(home, model_cache, llm="embedded", temperature="0", max_answer_tokens="96")
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "rag.cli", "mcp", "--collection", COLLECTION], env=env
+        command=sys.executable, args=["-m", "cli", "mcp", "--collection", COLLECTION], env=env
     )
 
     async def main():

@@ -322,7 +322,7 @@ def test_questions_files(tmp_path):
 
 def rag_space(*args: str, home: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "RAG_HOME": str(home), "HF_HUB_OFFLINE": "1"}
-    cmd = [sys.executable, "-m", "rag.cli", "space", *args]
+    cmd = [sys.executable, "-m", "cli", "space", *args]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 

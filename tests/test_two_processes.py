@@ -35,7 +35,7 @@ def ingest_elsewhere(settings, folder: Path) -> dict:
         "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "rag.cli", "ingest", str(folder), "--json"],
+        [sys.executable, "-m", "cli", "ingest", str(folder), "--json"],
         env=env,
         capture_output=True,
         text=True,

@@ -13,6 +13,7 @@ from rag.app import build_engine
 from rag.errors import ConfigError
 from rag.index.store import Store
 from rag.serving.hosts import is_loopback
+from rag.serving.pool import EnginePool
 from rag.settings import Settings
 from rag.types import Answer, Source, Unsupported
 from tests.conftest import DATA, free_port
@@ -46,7 +47,7 @@ def indexed(embedder, tmp_path):
     store = Store(s)
     folder = shutil.copytree(DATA / "docs", tmp_path / "docs")
     docs.sync_paths(s, embedder, store, "docs", [folder])
-    pool = handlers.EnginePool(s, lambda cfg: build_engine(cfg, embedder, store))
+    pool = EnginePool(s, lambda cfg: build_engine(cfg, embedder, store))
     return s, store, pool
 
 
@@ -166,7 +167,7 @@ def test_per_session_backend_choice_with_ollama_standin(indexed):
     config = StandinConfig(models={"llama3.2:latest": 8192})
     with OllamaStandin(config) as server:
         s2 = s.model_copy(update={"ollama_host": server.host})
-        pool2 = handlers.EnginePool(s2, pool.factory)
+        pool2 = EnginePool(s2, pool.factory)
         assert handlers.llm_choices(s2) == ["auto", "embedded", "ollama:llama3.2:latest"]
         session = handlers.set_options(handlers.Session.new(s2), 2, False, 0.3, 0.0, "ollama:llama3.2:latest")
         answer = run("What is the tallest volcano on Mars?", session, pool2).turns[-1].answer

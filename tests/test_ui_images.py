@@ -9,6 +9,7 @@ import pytest
 
 from rag.app import build_engine
 from rag.index.store import Store
+from rag.serving.pool import EnginePool
 from rag.settings import Settings
 from tests.conftest import DATA, free_port
 from tests.test_images_ingest import COLORS, write_image
@@ -33,7 +34,7 @@ def chat(embedder, image_embedder, tiny_clip, tmp_path):
 
 
 def ask(s: Settings, store: Store, embedder) -> handlers.Session:
-    pool = handlers.EnginePool(s, lambda cfg: build_engine(cfg, embedder, store))
+    pool = EnginePool(s, lambda cfg: build_engine(cfg, embedder, store))
     session = handlers.Session.new(s)
     for step in handlers.respond(OFF_TOPIC, session, pool):
         session = step

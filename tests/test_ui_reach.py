@@ -12,6 +12,7 @@ import pytest
 
 from rag.errors import ConfigError
 from rag.index.store import Store
+from rag.serving.pool import EnginePool
 from rag.settings import Settings
 from tests.conftest import DATA, free_port
 from tests.ollama_standin import OllamaStandin, StandinConfig
@@ -94,7 +95,7 @@ def test_settings_event_keeps_the_sessions_model_when_refused(embedder, tmp_path
     from ui.events import Events
 
     s = settings()
-    ev = Events(s, embedder, Store(s), handlers.EnginePool(s, lambda cfg: None), s)
+    ev = Events(s, embedder, Store(s), EnginePool(s, lambda cfg: None), s)
     warned: list[str] = []
     monkeypatch.setattr("gradio.Warning", lambda msg: warned.append(msg))
     session = handlers.Session.new(s)
@@ -104,42 +105,6 @@ def test_settings_event_keeps_the_sessions_model_when_refused(embedder, tmp_path
 
 
 # -- bounded caches -------------------------------------------------------------------------
-
-
-class RecordingRetriever:
-    """A stand-in retriever that only records being closed (the pool's bookkeeping is under test)."""
-
-    def __init__(self) -> None:
-        self.closed = 0
-
-    def close(self) -> None:
-        self.closed += 1
-
-
-class FakeEngine:
-    """Named plainly: an engine with only the retriever the pool closes."""
-
-    def __init__(self, config: Settings) -> None:
-        self.config, self.retriever = config, RecordingRetriever()
-
-
-def test_engine_pool_is_bounded_least_recently_used_first():
-    pool = handlers.EnginePool(settings(), FakeEngine, max_engines=2)
-    a, b = pool.get("a-coll", "embedded"), pool.get("b-coll", "embedded")
-    assert pool.get("a-coll", "embedded") is a  # a used again: b is now the oldest
-    c = pool.get("c-coll", "embedded")
-    assert b.retriever.closed == 1 and a.retriever.closed == 0 and c.retriever.closed == 0
-    assert pool.get("a-coll", "embedded") is a and pool.get("b-coll", "embedded") is not b
-
-
-def test_forget_never_closes_a_retriever_another_session_is_using():
-    pool = handlers.EnginePool(settings(), FakeEngine, max_engines=1)
-    with pool.lease("docs", "embedded") as engine:
-        pool.forget("docs")  # another session's LLM failed on the same collection
-        pool.get("other", "embedded")  # and eviction passes by too
-        assert engine.retriever.closed == 0  # still answering this session
-        assert pool.get("docs", "embedded") is not engine  # new questions get a fresh engine
-    assert engine.retriever.closed == 1  # closed once its last user is done
 
 
 def test_loaded_models_are_bounded_and_one_in_use_keeps_working(monkeypatch):

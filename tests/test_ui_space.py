@@ -15,6 +15,7 @@ import pytest
 from rag.app import build_engine
 from rag.errors import EmptyCollection
 from rag.index.store import Store
+from rag.serving.pool import EnginePool
 from rag.settings import Settings
 from rag.types import Answer
 from tests.conftest import DATA, free_port
@@ -41,7 +42,7 @@ def world(tmp_path_factory, embedder):
     folder = shutil.copytree(DATA / "docs", home / "docs")
     shutil.copy(DATA / "ui" / "markup.txt", folder / "markup.txt")
     docs.sync_paths(s, embedder, store, "docs", [folder])
-    pool = handlers.EnginePool(s, lambda cfg: build_engine(cfg, embedder, store))
+    pool = EnginePool(s, lambda cfg: build_engine(cfg, embedder, store))
     return s, store, pool, SpaceEvents(s, embedder, store, pool)
 
 

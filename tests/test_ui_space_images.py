@@ -19,6 +19,7 @@ import pytest
 from rag.app import build_engine
 from rag.index.store import Store
 from rag.retrieval.image_search import images_collection
+from rag.serving.pool import EnginePool
 from rag.settings import Settings
 from tests.conftest import DATA, free_port
 from tests.test_images_ingest import COLORS, rag, write_image
@@ -41,7 +42,7 @@ def make_world(home: Path, embedder, image_embedder, tiny_clip, *, shared: bool)
     store = Store(s)
     report = docs.sync_paths(s, embedder, store, "docs", [folder], image_embedder=image_embedder)
     assert report.totals.images_added == 4
-    pool = handlers.EnginePool(s, lambda cfg: build_engine(cfg, embedder, store))
+    pool = EnginePool(s, lambda cfg: build_engine(cfg, embedder, store))
     pool._image_embedder = image_embedder  # the session's tiny CLIP, already loaded (what image_embedder() returns)
     return s, store, folder, SpaceEvents(s, embedder, store, pool)
 
@@ -161,7 +162,7 @@ def test_in_one_shared_space_the_images_use_the_text_maps_projection(together, i
 def test_with_images_off_the_map_has_no_image_layer(apart):
     s, store, _, _ = apart
     off = s.model_copy(update={"image_model": ""})
-    pool = handlers.EnginePool(off, lambda cfg: None)
+    pool = EnginePool(off, lambda cfg: None)
     ev = SpaceEvents(off, None, store, pool)
     view, plot, status, *_ = ev.refresh(sp.load_view(off, store, "docs", sp.SpaceView()))
     fig = plot_json(plot)
@@ -205,7 +206,7 @@ def test_images_of_another_image_model_stay_drawn_but_are_not_ringed(apart, tmp_
     s, store, _, first = apart
     other = str(build_tiny_clip(tmp_path / "other", seed=1))
     config = s.model_copy(update={"image_model": other})
-    pool = handlers.EnginePool(config, lambda cfg: build_engine(cfg, first.embedder, store))
+    pool = EnginePool(config, lambda cfg: build_engine(cfg, first.embedder, store))
     pool._image_embedder = ImageEmbedder(other)
     ev = SpaceEvents(config, first.embedder, store, pool)
     view, fig, _, shown = show(ev, config, QUESTION)

@@ -14,11 +14,12 @@ import pytest
 
 from rag.index.store import Store
 from rag.retrieval.image_search import images_collection, search_images
+from rag.serving.pool import EnginePool
 from rag.settings import Settings
 from tests.conftest import DATA, free_port
 from tests.test_images_ingest import write_image
 from ui import documents as docs
-from ui import handlers, render
+from ui import render
 from ui.events import Events
 from ui.uploads import IMAGES_OFF, UploadLimits, save_uploads, upload_dir
 
@@ -88,7 +89,7 @@ def test_the_ui_takes_images_only_when_image_model_is_set(isolated_home, tmp_pat
     red = write_image(tmp_path / "red.png", (220, 20, 20))
     for model, taken in (("", False), (str(tiny_clip), True)):
         s = settings(isolated_home, image_model=model)
-        ev = Events(s, embedder, Store(s), handlers.EnginePool(s, lambda cfg: None), s)
+        ev = Events(s, embedder, Store(s), EnginePool(s, lambda cfg: None), s)
         out = save_uploads([red], tmp_path / f"u{taken}", ev.limits)
         assert (out.saved != []) is taken and (out.rejected == []) is taken
 

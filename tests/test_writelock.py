@@ -26,7 +26,7 @@ with write_lock(Path(sys.argv[1]), sys.argv[2]):
 
 
 def rag_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "rag.cli", *args]
+    return [sys.executable, "-m", "cli", *args]
 
 
 def env_for(home: Path, collection: str = "locked") -> dict:

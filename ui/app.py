@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from rag.serving.pool import EnginePool
 from rag.settings import Settings
 from ui import handlers, render, space_tab
 from ui.config import check_bind
@@ -42,7 +43,7 @@ def build_ui(
 
     ui = ui or settings
     factory = engine_factory or (lambda s: build_engine(s, embedder, store))
-    ev = Events(settings, embedder, store, handlers.EnginePool(settings, factory), ui)
+    ev = Events(settings, embedder, store, EnginePool(settings, factory), ui)
     with gr.Blocks(title="ragspace", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         session = gr.State(handlers.Session.new(settings))
         status = gr.HTML(elem_id="rag-status-box")

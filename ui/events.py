@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rag.errors import RagError
+from rag.serving.pool import EnginePool
 from rag.settings import Settings
 from ui import documents as docs
 from ui import handlers, render
@@ -18,7 +19,7 @@ from ui.uploads import UploadLimits
 class Events:
     """The handlers of every UI event, over the shared embedder, store and engine pool."""
 
-    def __init__(self, settings: Settings, embedder, store, pool: handlers.EnginePool, ui: Settings):
+    def __init__(self, settings: Settings, embedder, store, pool: EnginePool, ui: Settings):
         self.settings, self.embedder, self.store, self.pool, self.ui = settings, embedder, store, pool, ui
         # image files are taken when the server indexes images (`image_model`), else refused saying how
         self.limits = UploadLimits(ui.upload_max_mb, ui.upload_max_files, ui.zip_max_mb, bool(settings.image_model))

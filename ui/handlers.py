@@ -1,26 +1,24 @@
 """The chat UI's logic as plain functions over rag/ objects: no gradio here, so tests need no browser.
 
 Per-user state is a `Session` value that gradio keeps in a `gr.State` (one per browser session);
-the only shared object is the `EnginePool`, whose engines hold no per-user state.
+the only shared object is the `EnginePool` (rag/serving/pool.py, shared with the API), whose
+engines hold no per-user state.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 
 from rag.errors import CollectionNotFound, ConfigError, RagError
 from rag.llm import LLMError
+from rag.serving.pool import EnginePool
 from rag.settings import Settings
 from rag.types import Answer
 
 log = logging.getLogger(__name__)
-
-EngineFactory = Callable[[Settings], object]  # Settings -> rag.engine.Engine
 
 
 @dataclass(frozen=True)
@@ -68,99 +66,16 @@ class Session:
         return cls(settings.collection, ChatOptions.from_settings(settings))
 
 
-class EnginePool:
-    """Engines by (collection, llm spec), shared by all sessions; built on first use.
+def answer_images(pool: EnginePool, engine, collection: str, question: str, answer: Answer) -> list:
+    """Images matching an answered question (ui/images.py); [] when `image_model` is empty."""
+    from ui.images import shown_images
 
-    At most `max_engines` are kept (least recently used dropped first). An engine dropped while a
-    session still uses it (see `lease`) is closed only when that session is done with it.
-    """
-
-    def __init__(self, settings: Settings, factory: EngineFactory, max_engines: int = 8) -> None:
-        self.settings = settings
-        self.factory = factory
-        self.max_engines = max_engines
-        self._engines: OrderedDict[tuple[str, str], object] = OrderedDict()
-        self._users: dict[int, int] = {}  # id(engine) -> leases open now
-        self._retired: dict[int, object] = {}  # dropped while leased: closed when the last lease ends
-        self._lock = threading.Lock()
-        self._image_embedder: object | None = None
-
-    def get(self, collection: str, llm: str):
-        """The engine for (collection, llm); use `lease` while it is in use for a while."""
-        with self._lock:
-            engine, dropped = self._get(collection, llm)
-        _close_all(dropped)
-        return engine
-
-    @contextmanager
-    def lease(self, collection: str, llm: str) -> Iterator[object]:
-        """The engine, kept open (not closed by `forget` or eviction) until the block ends."""
-        with self._lock:
-            engine, dropped = self._get(collection, llm)
-            self._users[id(engine)] = self._users.get(id(engine), 0) + 1
-        _close_all(dropped)
-        try:
-            yield engine
-        finally:
-            with self._lock:
-                left = self._users[id(engine)] = self._users[id(engine)] - 1
-                if not left:
-                    del self._users[id(engine)]
-                last = [self._retired.pop(id(engine))] if not left and id(engine) in self._retired else []
-            _close_all(last)
-
-    def image_embedder(self):
-        """The image embedder all sessions share (its model loads on first use); None when images are off."""
-        from rag.app import build_image_embedder
-
-        with self._lock:
-            self._image_embedder = self._image_embedder or build_image_embedder(self.settings)
-            return self._image_embedder
-
-    def images(self, engine, collection: str, question: str, answer: Answer) -> list:
-        """Images matching an answered question (ui/images.py); [] when `image_model` is empty."""
-        from ui.images import shown_images
-
-        try:
-            store = engine.retriever.store
-            return shown_images(self.settings, store, self.image_embedder(), collection, question, answer)
-        except RagError as exc:  # a broken image setup must not cost the answer
-            log.warning("no images for %r: %s", question, exc)
-            return []
-
-    def forget(self, collection: str, llm: str | None = None) -> None:
-        """Drop cached engines (after an LLM failure, so the next question resolves the backend again)."""
-        with self._lock:
-            keys = [k for k in self._engines if k[0] == collection and llm in (None, k[1])]
-            dropped = [e for k in keys if (e := self._drop(self._engines.pop(k))) is not None]
-        _close_all(dropped)
-
-    def _get(self, collection: str, llm: str) -> tuple[object, list]:
-        # called with the lock held; returns the engine and the evicted engines that may be closed now
-        key = (collection, llm)
-        if key not in self._engines:
-            config = self.settings.model_copy(update={"collection": collection, "llm": llm})
-            self._engines[key] = self.factory(config)
-        self._engines.move_to_end(key)
-        dropped = []
-        while len(self._engines) > self.max_engines:
-            if (e := self._drop(self._engines.popitem(last=False)[1])) is not None:
-                dropped.append(e)
-        return self._engines[key], dropped
-
-    def _drop(self, engine):
-        # with the lock held: an engine in use is retired (closed by its last lease), others returned to close
-        if self._users.get(id(engine)):
-            self._retired[id(engine)] = engine
-            return None
-        return engine
-
-
-def _close_all(engines: list) -> None:
-    for engine in engines:
-        close = getattr(getattr(engine, "retriever", None), "close", None)
-        if close:
-            close()
+    try:
+        store = engine.retriever.store
+        return shown_images(pool.settings, store, pool.image_embedder(), collection, question, answer)
+    except RagError as exc:  # a broken image setup must not cost the answer
+        log.warning("no images for %r: %s", question, exc)
+        return []
 
 
 def engine_history(turns: list[Turn]) -> list[dict]:
@@ -205,7 +120,7 @@ def respond(question: str, session: Session, pool: EnginePool) -> Iterator[Sessi
                 for event in events:
                     if isinstance(event, Answer):
                         turn.answer = event
-                        turn.images = pool.images(engine, session.collection, question, event)
+                        turn.images = answer_images(pool, engine, session.collection, question, event)
                     else:
                         turn.text += event
                     yield session
@@ -309,18 +224,20 @@ def status(settings: Settings, store, session: Session) -> Status:
 
 def describe_llm(settings: Settings, spec: str) -> tuple[str, list[str], list[str]]:
     """(label, warnings, notes) for an LLM spec; probes Ollama (1 s) but loads no model."""
-    from rag.llm import resolve_llm
+    from rag.llm import parse_llm_spec, resolve_llm
     from rag.llm.ollama_backend import ollama_available
 
     warnings: list[str] = []
     notes: list[str] = []
-    name, _, arg = spec.partition(":")
-    name = name.strip().lower()
-    if name in ("auto", "ollama"):
-        model = arg.strip() or settings.ollama_model
+    try:
+        parsed = parse_llm_spec(spec)
+    except RagError as exc:
+        return f"{spec} (unusable)", [str(exc)], notes
+    model = parsed.ollama_model(settings)
+    if model is not None:
         if not ollama_available(settings.ollama_host, model):
             fix = f"start it with `ollama serve` and `ollama pull {model}`"
-            if name == "ollama":
+            if parsed.backend == "ollama":
                 warnings.append(
                     f"Ollama is not answering at {settings.ollama_host} with model {model!r} - "
                     f"{fix}, or choose `embedded` in Settings."

@@ -1,6 +1,6 @@
 """`rag chat`: index the sample documents on first run, then serve the chat UI.
 
-Nothing heavy is imported at module level: rag/cli.py registers `chat_command` and `rag --help`
+Nothing heavy is imported at module level: cli/ask.py registers `chat_command` and `rag --help`
 must stay instant.
 """
 

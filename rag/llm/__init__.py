@@ -7,6 +7,7 @@ only when that backend is resolved, so `rag --help` stays instant.
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rag.errors import ConfigError
@@ -30,11 +31,43 @@ __all__ = [
     "LLMBackend",
     "LLMError",
     "LLMModelMissing",
+    "LLMSpec",
     "LLMTimeout",
     "LLMUnavailable",
     "backend_class",
+    "parse_llm_spec",
     "resolve_llm",
 ]
+
+
+@dataclass(frozen=True)
+class LLMSpec:
+    """A parsed spec: `backend` is `auto` or a backend name; `arg` its model or GGUF path (None: the default)."""
+
+    backend: str
+    arg: str | None = None
+
+    def ollama_model(self, settings: Settings) -> str | None:
+        """The Ollama model this spec would use (`auto` tries `ollama_model`); None for `embedded`."""
+        if self.backend == "ollama":
+            return self.arg or settings.ollama_model
+        return settings.ollama_model if self.backend == "auto" else None
+
+
+def parse_llm_spec(raw: str) -> LLMSpec:
+    """`raw` as an LLMSpec. Splits at the first ':' only: Ollama tags ("llama3.2:3b") and Windows paths keep theirs.
+
+    Raises:
+        ConfigError: the spec is not one of SPEC_FORMS.
+    """
+    text = (raw or "").strip()
+    name, sep, arg = text.partition(":")
+    name, arg = name.strip().lower(), arg.strip()
+    if name == "auto" and not sep:
+        return LLMSpec("auto")
+    if name not in BACKENDS or (sep and not arg):
+        raise ConfigError(f"Invalid LLM spec '{text}' - use one of: {SPEC_FORMS}")
+    return LLMSpec(name, arg or None)
 
 
 def backend_class(name: str) -> type[LLMBackend]:
@@ -60,15 +93,11 @@ def resolve_llm(settings: Settings, spec: str | None = None) -> LLMBackend:
         ConfigError: the spec is not one of the forms above.
         LLMModelMissing: the embedded model file does not exist.
     """
-    raw = (spec if spec is not None else settings.llm).strip()
-    # Split at the first ':' only: Ollama tags ("llama3.2:3b") and Windows paths keep theirs.
-    name, sep, arg = raw.partition(":")
-    name = name.strip().lower()
-    if name == "auto" and not sep:
+    parsed = parse_llm_spec(spec if spec is not None else settings.llm)
+    name = parsed.backend
+    if name == "auto":
         name = "ollama" if _ollama_answers(settings) else "embedded"
-    elif name not in BACKENDS or (sep and not arg.strip()):
-        raise ConfigError(f"Invalid LLM spec '{raw}' - use one of: {SPEC_FORMS}")
-    return backend_class(name).from_spec(settings, arg.strip() or None)
+    return backend_class(name).from_spec(settings, parsed.arg)
 
 
 def _ollama_answers(settings: Settings) -> bool:

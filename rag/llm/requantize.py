@@ -30,11 +30,11 @@ FORMATS = {"q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0"}
 
 def quiet_llama_logs() -> None:
     """Only llama.cpp's errors reach our logs: it reports every load and conversion detail."""
-    import logging
+    # Importing llama_cpp._logger registers llama.cpp's log callback; set_verbose(False) is its own
+    # switch (the logger at ERROR), so no logging configuration is done here.
+    from llama_cpp._logger import set_verbose
 
-    import llama_cpp._logger  # noqa: F401 - registers the logger and llama.cpp's log callback
-
-    logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
+    set_verbose(False)
 
 
 def derived_path(source: Path, source_sha256: str, cache_dir: Path, fmt: str) -> Path:

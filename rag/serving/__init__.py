@@ -1,1 +1,1 @@
-"""What the HTTP edges share: the Host check (hosts)."""
+"""What the chat UI and the HTTP/MCP API share when they serve: the engine pool (pool) and the Host check (hosts)."""

@@ -8,7 +8,7 @@ Document text, paths, model names and error details may hold two kinds of active
   Rich drops BEL and a few others but passes ESC through, leaving the sequence live.
 
 `safe` is the one sanitiser: every print site (CLI tables, streamed answers, error lines, logs via
-`install_safe_logging`) shows foreign text through it or through `plain`/`line`, which use it.
+`SafeLogRecord`, installed by cli/logs.py) shows foreign text through it or through `plain`/`line`, which use it.
 C0 controls and DEL become their visible Unicode "control pictures" (ESC -> U+241B), C1 controls
 become U+FFFD; newline and tab stay, as they only lay text out.
 """
@@ -47,9 +47,3 @@ class SafeLogRecord(logging.LogRecord):
 
     def getMessage(self) -> str:  # noqa: N802 - the logging API's name
         return safe(super().getMessage())
-
-
-def install_safe_logging() -> None:
-    """Make every log message terminal-safe (called by the command's entry point, never at import)."""
-    if logging.getLogRecordFactory() is logging.LogRecord:
-        logging.setLogRecordFactory(SafeLogRecord)

@@ -7,15 +7,22 @@ are "problem" when broken (exit 2); optional parts (Ollama) are only a "warning"
 
 from __future__ import annotations
 
+import json
 import platform
 import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Optional
 
+import typer
+
+from cli.options import ChromaOpt, JsonOpt, LlmOpt, load_settings
 from rag.errors import RagError
-from rag.settings import BUNDLED_EMBED_MODEL, Settings
+
+if TYPE_CHECKING:  # rag.settings (pydantic-settings) takes half a second to import: not for `rag --help`
+    from rag.settings import Settings
 
 # Free space below which ingestion is likely to fail part-way (Chroma and the keyword index grow with it).
 LOW_DISK_BYTES = 1 << 30
@@ -46,6 +53,22 @@ class Diagnosis:
         return {"ok": self.ok, "checks": [asdict(c) for c in self.checks]}
 
 
+def doctor(
+    chroma_url: Optional[str] = ChromaOpt,
+    llm: Optional[str] = LlmOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Check every part ragspace needs (models, store, LLM, disk); exit 2 when the default path cannot work."""
+    from cli.report import print_diagnosis
+
+    diagnosis = diagnose(load_settings(chroma_url=chroma_url, llm=llm))
+    if as_json:
+        print(json.dumps(diagnosis.to_dict()))
+    else:
+        print_diagnosis(diagnosis)
+    raise typer.Exit(0 if diagnosis.ok else 2)
+
+
 def diagnose(settings: Settings, *, probe_argv: list[str] | None = None) -> Diagnosis:
     """Run every check; never raises for a broken part (that is what the checks report)."""
     steps: list[Callable[[], Check]] = [
@@ -68,6 +91,8 @@ def check_python() -> Check:
 
 
 def check_embedder(settings: Settings) -> Check:
+    from rag.settings import BUNDLED_EMBED_MODEL
+
     if settings.embed_model != BUNDLED_EMBED_MODEL:
         path = Path(settings.embed_model).expanduser()
         if path.exists():
@@ -89,14 +114,15 @@ def check_embedder(settings: Settings) -> Check:
 
 def check_llm(settings: Settings, probe_argv: list[str] | None = None) -> Check:
     """The embedded model loads and writes a token, in a child process."""
-    name, _, arg = settings.llm.partition(":")
-    if name.strip().lower() == "ollama":
-        return Check("embedded LLM", "ok", "not used (`llm` is Ollama)")
+    from rag.llm import parse_llm_spec
     from rag.llm.embedded_backend import EmbeddedBackend
     from rag.llm.probe import probe_model
 
     try:
-        backend = EmbeddedBackend.from_spec(settings, arg.strip() or None)
+        spec = parse_llm_spec(settings.llm)
+        if spec.backend == "ollama":
+            return Check("embedded LLM", "ok", "not used (`llm` is Ollama)")
+        backend = EmbeddedBackend.from_spec(settings, spec.arg)
         path = backend.run_path()  # the bundled file's sha256, and its Q8_0 copy
     except RagError as exc:
         return Check("embedded LLM", "problem", str(exc))
@@ -146,10 +172,15 @@ def check_store(settings: Settings) -> Check:
 
 
 def check_ollama(settings: Settings) -> Check:
+    from rag.llm import parse_llm_spec
     from rag.llm.ollama_backend import has_model, list_models
 
-    required = settings.llm.strip().lower().startswith("ollama")
-    model = settings.llm.partition(":")[2].strip() if required and ":" in settings.llm else settings.ollama_model
+    try:
+        spec = parse_llm_spec(settings.llm)
+    except RagError:  # reported by check_llm
+        spec = parse_llm_spec("auto")
+    required = spec.backend == "ollama"
+    model = spec.ollama_model(settings) or settings.ollama_model
     level = "problem" if required else "warning"
     try:
         installed = list_models(settings.ollama_host, 2.0)

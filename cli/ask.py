@@ -1,0 +1,90 @@
+"""`rag ask` (one question, in the terminal) and `rag chat` (the browser UI)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from cli.options import AllowedHostOpt, ChromaOpt, CollectionOpt, JsonOpt, LlmOpt, load_settings
+
+
+def ask(
+    question: str = typer.Argument(..., help="Your question, in quotes."),
+    collection: Optional[str] = CollectionOpt,
+    chroma_url: Optional[str] = ChromaOpt,
+    top_k: Optional[int] = typer.Option(None, "--top-k", "-k", help="Sources to retrieve."),
+    hybrid: Optional[bool] = typer.Option(None, "--hybrid/--dense", help="Fuse keyword (BM25) and dense search."),
+    mmr: Optional[bool] = typer.Option(None, "--mmr/--no-mmr", help="Diversify sources (maximal marginal relevance)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Minimum cosine similarity of a source."),
+    path_glob: Optional[str] = typer.Option(None, "--only", help="Only sources whose path matches this glob."),
+    llm: Optional[str] = LlmOpt,
+    mode: Optional[str] = typer.Option(
+        None, "--mode", help="auto | extract (quote the sources) | generate (the LLM writes) | both"
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Answer a question from your documents, with numbered citations."""
+    from cli.report import print_answer, print_images
+    from rag.app import build_engine, build_image_embedder, build_store
+    from rag.retrieval.image_search import images_for_answer
+    from rag.text.terminal import safe
+    from rag.types import Answer
+
+    s = load_settings(
+        collection=collection,
+        chroma_url=chroma_url,
+        top_k=top_k,
+        hybrid=hybrid,
+        mmr=mmr,
+        relevance_threshold=threshold,
+        llm=llm,
+        answer_mode=mode,
+    )
+    store = build_store(s)
+    engine = build_engine(s, store=store)
+    live = sys.stdout.isatty() and not as_json
+    answer, streamed = None, ""
+    for event in engine.stream(question, path_glob=path_glob):
+        if isinstance(event, Answer):
+            answer = event
+        elif live:
+            streamed += event
+            print(safe(event), end="", flush=True)
+    images = images_for_answer(s, store, question, answer.rewritten_query, embedder=build_image_embedder(s))  # shown, never sent to the LLM
+    if as_json:
+        print(json.dumps({**answer.to_dict(), "images": [h.to_dict() for h in images]}))
+    else:
+        print_answer(answer, streamed=streamed if live else None)
+        print_images(images)
+
+
+def chat(
+    collection: Optional[str] = CollectionOpt,
+    chroma_url: Optional[str] = ChromaOpt,
+    host: Optional[str] = typer.Option(
+        None, "--host", help="Address to serve on (default 127.0.0.1; any other needs --auth-file or RAG_AUTH)."
+    ),
+    port: Optional[int] = typer.Option(None, "--port", help="Port (default 7860, or RAG_UI_PORT)."),
+    auth_file: Optional[Path] = typer.Option(
+        None, "--auth-file", help="A file holding user:password needed to open the UI (or set RAG_AUTH)."
+    ),
+    auth: Optional[str] = typer.Option(None, "--auth", hidden=True, help="Refused: visible in `ps`."),
+    ssl_certfile: Optional[Path] = typer.Option(None, "--ssl-certfile", help="TLS certificate (PEM): serve https."),
+    ssl_keyfile: Optional[Path] = typer.Option(None, "--ssl-keyfile", help="TLS private key (PEM) of --ssl-certfile."),
+    llm: Optional[str] = LlmOpt,
+    allowed_host: Optional[List[str]] = AllowedHostOpt,
+) -> None:
+    """Chat with your documents in the browser (`--collection samples` indexes the sample documents on first run)."""
+    from ui.config import refuse_auth_flag
+    from ui.launch import chat_command
+
+    if auth is not None:
+        refuse_auth_flag()
+    chat_command(
+        collection=collection, host=host, port=port, auth_file=auth_file, llm=llm, chroma_url=chroma_url,
+        ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, allowed_hosts=allowed_host,
+    )  # fmt: skip
