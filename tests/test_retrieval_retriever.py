@@ -8,7 +8,7 @@ import pytest
 
 from ingest.pipeline import remove_paths
 from rag.errors import CollectionNotFound
-from rag.index.lexical import LexicalIndex, match_expression, query_terms
+from rag.index.lexical import LexicalIndex, query_terms
 from rag.index.store import Store
 from rag.retrieval.retriever import NO_THRESHOLD, Retriever, glob_matches
 from rag.settings import Settings

@@ -16,9 +16,6 @@ import numpy as np
 from rag.text.words import STOPWORDS
 from rag.types import Source
 
-if TYPE_CHECKING:
-    pass
-
 MISSING_COS = 0.3  # a question word no source contains, this far from the quotes in meaning, is not answered
 # One unknown word among many known ones is more likely the user's (or the paper's) paraphrase than the
 # missing subject: "not answered" needs at least this share of the question's asked words absent.
