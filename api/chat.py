@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from itertools import chain
 
 from api.errors import error_status
@@ -83,7 +83,7 @@ def _llm_failed(event) -> None:
         raise LLMError(event.llm_error)
 
 
-def start_stream(service: RagService, req: ChatRequest) -> Iterator[str]:
+def start_stream(service: RagService, req: ChatRequest) -> Generator[str, None, None]:
     """SSE frames of one answer; raises the request's error before yielding anything (see module doc)."""
     threshold = req.threshold if req.threshold is not None else service.settings.relevance_threshold
     seen = _Seen(threshold)
@@ -100,7 +100,9 @@ def start_stream(service: RagService, req: ChatRequest) -> Iterator[str]:
     return _frames(service, collection, head, events, seen)
 
 
-def _frames(service: RagService, collection: str, head: list, events: Iterator, seen: _Seen) -> Iterator[str]:
+def _frames(
+    service: RagService, collection: str, head: list, events: Iterator, seen: _Seen
+) -> Generator[str, None, None]:
     cid = completion_id()
     sent: set[str] = set()
 
@@ -137,16 +139,15 @@ def _frames(service: RagService, collection: str, head: list, events: Iterator, 
     yield DONE
 
 
-async def in_thread(frames: Iterator[str]) -> AsyncIterator[str]:
+async def in_thread(frames: Generator[str, None, None]) -> AsyncIterator[str]:
     """Iterate a blocking generator in worker threads; close it when the client disconnects."""
     import anyio
     from anyio import to_thread
 
-    end = object()
     try:
         while True:
-            item = await to_thread.run_sync(next, frames, end)
-            if item is end:
+            item = await to_thread.run_sync(next, frames, None)  # frames are never None
+            if item is None:
                 return
             yield item
     finally:

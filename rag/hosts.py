@@ -77,7 +77,7 @@ class HostGuard:
     def _ok(self, scope: Scope) -> bool:
         headers = dict(scope.get("headers") or [])
         header = headers.get(b"host", b"").decode("latin-1")
-        return bool(header) and host_name(header) in self.allowed
+        return bool(header) and self.allowed is not None and host_name(header) in self.allowed
 
 
 async def _misdirected(send: Send) -> None:

@@ -226,7 +226,8 @@ class LexicalIndex:
         if len(terms) < 2:
             return terms
         df = {t: self._matching(t) for t in terms}
-        kept, rows = [], 0
+        kept: list[str] = []
+        rows = 0
         for t in sorted(terms, key=df.__getitem__):
             if kept and rows + df[t] > MAX_SCORED_ROWS:
                 break

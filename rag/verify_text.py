@@ -84,7 +84,8 @@ def _is_boundary(text: str, lo: int, m: re.Match) -> bool:
     if nxt and not (nxt.isupper() or nxt.isdigit() or nxt in "\"'“‘([*_`"):
         return False  # "e.g. the", "approx. twenty"
     if m.group().startswith(".") and not m.group().startswith(".."):
-        word = re.search(r"[\w.]*$", text[lo : m.start()]).group().lower()
+        tail = re.search(r"[\w.]*$", text[lo : m.start()])  # always matches, maybe empty
+        word = tail.group().lower() if tail else ""
         initial = len(word) == 1 and word.isalpha()
         if word in _ABBREV or initial or (word == "no" and nxt.isdigit()):
             return False  # Dr. Smith, J. Smith, No. 5
