@@ -13,7 +13,8 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
 from ingest.manifest import Entry, Manifest
 from rag.errors import FingerprintMismatch

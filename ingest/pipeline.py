@@ -271,7 +271,8 @@ class Sync:
         if entry:  # its old chunks stay searchable until the new ones are in (_complete)
             self.report.totals.chunks_deleted += entry.n_chunks
         n = len(chunks)
-        self._inflight[path] = _InFlight(f.known_stat.st_size, f.known_stat.st_mtime_ns, digest, n, n, result, bool(entry))
+        st = f.known_stat
+        self._inflight[path] = _InFlight(st.st_size, st.st_mtime_ns, digest, n, n, result, bool(entry))
         self.report.add(result)
         self.progress.add_chunks(len(chunks))
         self._buffer.extend(chunks)

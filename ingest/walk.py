@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 
 @dataclass(frozen=True)

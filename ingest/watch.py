@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from rag.types import IngestReport
 

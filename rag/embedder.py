@@ -6,7 +6,8 @@ import logging
 import threading
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 # The bundled model's location and digest live in rag.bundled (with the LLM's); the old names stay
 # importable from here.

@@ -294,21 +294,33 @@ def _choose(sents: list[_Sent], max_words: int) -> list[_Sent]:
     prev = sents[i - 1] if i > 0 else None
     before = prev is not None and prev.n == best.n and prev.idx == best.idx - 1 and prev.pickable
     # "It rises 22 km" needs the sentence naming "it"; "The included time is per ride" its "No."
-    if before and prev is not None and (
-        _ANAPHORIC.match(best.text) or (_YES_NO_A.match(prev.text) and _words(prev.text) <= SHORT)
+    if (
+        before
+        and prev is not None
+        and (_ANAPHORIC.match(best.text) or (_YES_NO_A.match(prev.text) and _words(prev.text) <= SHORT))
+        and used + _words(prev.text) <= max_words
     ):
-        if used + _words(prev.text) <= max_words:
-            picks.insert(0, prev)
-            used += _words(prev.text)
+        picks.insert(0, prev)
+        used += _words(prev.text)
     nxt = sents[i + 1] if i + 1 < len(sents) else None
-    if nxt and nxt.n == best.n and nxt.idx == best.idx + 1 and nxt.pickable and used + _words(nxt.text) <= max_words:
-        if nxt.score >= best.score - NEIGHBOUR_DROP or _ANAPHORIC.match(nxt.text) or used <= SHORT:
-            picks.append(nxt)
-            used += _words(nxt.text)
+    if (
+        nxt is not None
+        and nxt.n == best.n
+        and nxt.idx == best.idx + 1
+        and nxt.pickable
+        and used + _words(nxt.text) <= max_words
+        and (nxt.score >= best.score - NEIGHBOUR_DROP or _ANAPHORIC.match(nxt.text) or used <= SHORT)
+    ):
+        picks.append(nxt)
+        used += _words(nxt.text)
     other = next((s for s in ranked if s.n != best.n), None)
-    if other and other.score >= OTHER_SOURCE * best.score and used + _words(other.text) <= max_words:
-        if all(float(other.vector @ p.vector) < 0.9 for p in picks):
-            picks.append(other)
+    if (
+        other
+        and other.score >= OTHER_SOURCE * best.score
+        and used + _words(other.text) <= max_words
+        and all(float(other.vector @ p.vector) < 0.9 for p in picks)
+    ):
+        picks.append(other)
     return picks
 
 

@@ -11,7 +11,8 @@ import logging
 import math
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 from rag.errors import ConfigError, ModelError
 from rag.image_decode import DEFAULT_MAX_PIXELS, MAX_SIDE, decode_image

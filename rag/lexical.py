@@ -19,7 +19,7 @@ import re
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Iterable
+from collections.abc import Iterable
 
 # Unicode61's token characters are letters and digits; everything else separates tokens.
 _TOKEN = re.compile(r"[^\W_]+")

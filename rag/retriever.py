@@ -137,7 +137,9 @@ def mmr_order(hits: list[_Hit], query: np.ndarray, k: int, lam: float, relevance
 class Retriever:
     """Finds the chunks of a collection that best answer a question."""
 
-    def __init__(self, settings: Settings, embedder: TextEmbedder, store: VectorStore, collection: str | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder: TextEmbedder, store: VectorStore, collection: str | None = None
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.store = store

@@ -9,7 +9,7 @@ source suggests it does, so it is offered as "also near" instead.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Sequence
+from collections.abc import Sequence
 
 from rag.types import Source
 

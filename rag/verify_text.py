@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Sequence
+from collections.abc import Sequence
 
 from rag.verify_code import CODE_KINDS, Piece, block_pieces, code_pieces
 from rag.words import DISCOURSE_WORDS, FUNCTION_WORDS, SOURCE_WORDS
@@ -72,7 +72,7 @@ def _blocks(text: str) -> list[tuple[int, int, str]]:
         else:
             m = _LIST.match(body)
             cur = [start + (m.end() if m else len(body) - len(body.lstrip())), end, "text"]
-    return blocks + [tuple(cur)] if cur else blocks
+    return [*blocks, tuple(cur)] if cur else blocks
 
 
 def _is_boundary(text: str, lo: int, m: re.Match) -> bool:

@@ -6,7 +6,6 @@ ranks first says nothing about a trained CLIP's quality: only that our path keep
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil

@@ -43,7 +43,7 @@ def ollama_available(host: str, model: str, timeout: float = 1.0) -> bool:
     """True when Ollama answers at `host` within `timeout` and has `model`. Never raises."""
     try:
         return has_model(model, list_models(host, timeout))
-    except Exception:  # noqa: BLE001 - a probe for `auto`: any failure means "use embedded"
+    except Exception:  # a probe for `auto`: any failure means "use embedded"
         return False
 
 
