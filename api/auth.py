@@ -18,7 +18,7 @@ def check_api_bind(host: str, api_key: str | None) -> None:
         ConfigError: naming why and how to fix it.
     """
     # the chat UI's own loopback test, so both edges draw the line in the same place
-    from ui.config import is_loopback
+    from rag.serving.hosts import is_loopback
 
     if api_key is not None and not api_key.strip():
         raise ConfigError("RAG_API_KEY is set but empty - set a long random key, or unset it.")

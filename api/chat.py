@@ -18,6 +18,8 @@ import logging
 from collections.abc import AsyncIterator, Generator, Iterator
 from itertools import chain
 
+from rag.answer.sources import arrange
+
 from api.errors import error_status
 from api.limits import check_count, check_text
 from api.openai_format import (
@@ -31,7 +33,6 @@ from api.openai_format import (
 )
 from api.service import RagService
 from rag.llm import LLMError
-from rag.sources import arrange
 from rag.types import Answer, Source
 
 log = logging.getLogger(__name__)

@@ -28,8 +28,9 @@ STATUS: list[tuple[type[Exception], int, str, str]] = [
 
 def error_status(exc: Exception) -> tuple[int, str, str]:
     """(HTTP status, OpenAI error type, code) for an exception."""
+    from rag.index.passages import PassageNotFound
+
     from api.service import UnsupportedOption
-    from rag.passages import PassageNotFound
 
     if isinstance(exc, PassageNotFound):
         return 404, "invalid_request_error", "passage_not_found"

@@ -25,13 +25,13 @@ def build_app(
 ):
     """The FastAPI app over `service`; with `api_key`, every route but /health needs it.
 
-    Every route answers only the Host names of `rag.hosts.allowed_hosts(host, allowed_hosts)` (421 otherwise).
+    Every route answers only the Host names of `rag.serving.hosts.allowed_hosts(host, allowed_hosts)` (421 otherwise).
     """
     from fastapi import FastAPI
+    from rag.serving.hosts import HostGuard
+    from rag.serving.hosts import allowed_hosts as hosts_for
 
     from api.mcp_tools import build_mcp
-    from rag.hosts import HostGuard
-    from rag.hosts import allowed_hosts as hosts_for
 
     extra = list(allowed_hosts or [])
     mcp = build_mcp(service)
@@ -58,8 +58,7 @@ def _mcp_security(host: str, extra: list[str]) -> dict:
     """MCP's own DNS-rebinding guard, given the same hosts as `HostGuard` (which runs first); it also
     checks Origin. Off loopback with no list, the API key guards and hosts are unknown."""
     from mcp.server.transport_security import TransportSecuritySettings
-
-    from rag.hosts import mcp_host_patterns
+    from rag.serving.hosts import mcp_host_patterns
 
     patterns = mcp_host_patterns(host, extra)
     if patterns:

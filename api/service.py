@@ -116,7 +116,7 @@ class RagService:
     # -- operations ------------------------------------------------------------------------
 
     def collections(self) -> list:
-        """Every collection (rag.store.CollectionInfo), by name."""
+        """Every collection (rag.index.store.CollectionInfo), by name."""
         return self.store.list()
 
     def search(
@@ -130,7 +130,7 @@ class RagService:
         threshold: float | None = None,
     ) -> list[Source]:
         """The closest passages to `query` (no LLM). Without `threshold`, weak matches are kept too."""
-        from rag.retriever import NO_THRESHOLD
+        from rag.retrieval.retriever import NO_THRESHOLD
 
         if not (query or "").strip():
             raise ConfigError("The query is empty - send the text to search for.")
@@ -184,8 +184,8 @@ class RagService:
         return out
 
     def passage(self, chunk_id: str, collection: str | None = None, neighbours: int = 1):
-        """A stored chunk with its neighbours (rag.passages.PassageWithContext)."""
-        from rag.passages import get_passage
+        """A stored chunk with its neighbours (rag.index.passages.PassageWithContext)."""
+        from rag.index.passages import get_passage
 
         return get_passage(self.store.get(self.collection_name(collection)), chunk_id, neighbours)
 
@@ -194,7 +194,7 @@ class RagService:
         ours = self.embedder.model_id
         if model and model in (ours, ours.rsplit("/", 1)[-1]):
             return ours
-        from rag.store import read_fingerprint
+        from rag.index.store import read_fingerprint
 
         name = self.collection_name(model)
         fp = read_fingerprint(self.store.get(name).metadata)

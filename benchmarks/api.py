@@ -70,8 +70,7 @@ def time_both(port: int, retriever, api_queries: list[str], local_queries: list[
     """Interleaved, one API request then one in-process search, so load on the machine drifts
     equally into both: (API round trips, server-side retrieval times, in-process times) in seconds."""
     import httpx
-
-    from rag.retriever import NO_THRESHOLD
+    from rag.retrieval.retriever import NO_THRESHOLD
 
     url = f"http://127.0.0.1:{port}/v1/retrieve"
     walls, inside, local = [], [], []
@@ -94,9 +93,9 @@ def time_both(port: int, retriever, api_queries: list[str], local_queries: list[
 def run(args, workdir: Path) -> None:
     import query
     from query import embed_real, grow, load_queries, load_real_chunks
+    from rag.retrieval.retriever import Retriever
 
     from rag.app import build_embedder, build_store
-    from rag.retriever import Retriever
     from rag.settings import Settings
 
     query.SCIFACT = args.scifact  # query.py's loaders read it when called

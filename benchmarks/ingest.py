@@ -89,11 +89,11 @@ def model_tokens(embedder, texts: list[str]) -> tuple[int, int]:
 
 def ragspace_variants(folder: Path, warm: Path, docs, tmp: Path, cache: Path) -> tuple[list[Variant], object]:
     import torch
+    from rag.index.store import Store
 
     from ingest.chunking import PageText
     from ingest.pipeline import Sync, file_hash, make_chunker
     from rag.app import build_embedder
-    from rag.store import Store
 
     s = settings(tmp / "probe", cache)
     embedder = build_embedder(s)  # precision `auto`, as users get it
@@ -138,8 +138,7 @@ def llama_index_variant(folder: Path, warm: Path, embedder, tmp: Path, batch: in
         print(f"(llama-index peer skipped: {exc.name} not installed; `pip install -e '.[bench]'`)")
         return None, 0
     import chromadb
-
-    from rag.bundled import embed_model_dir
+    from rag.models.bundled import embed_model_dir
 
     embed = HuggingFaceEmbedding(model_name=str(embed_model_dir()), device="cpu", embed_batch_size=batch)
     client = chromadb.PersistentClient(path=str(tmp / "llama-index"))
@@ -181,9 +180,10 @@ def bench_throughput(folder: Path, docs, tmp: Path, cache: Path, runs: int) -> t
 
 
 def bench_rerun(tmp: Path, cache: Path, n_files: int) -> dict:
+    from rag.index.store import Store
+
     from ingest.pipeline import Sync
     from rag.app import build_embedder
-    from rag.store import Store
 
     folder = tmp / "many"
     write_files(folder, [(f"f{i:05d}", f"Note {i}: a short file about item {i}.") for i in range(n_files)])
@@ -208,7 +208,7 @@ def peak_rss_mb(folder: Path, home: Path, cache: Path) -> float:
     """
     code = (
         "from pathlib import Path; from ingest.pipeline import Sync; "
-        "from rag.app import build_embedder; from rag.settings import Settings; from rag.store import Store; "
+        "from rag.app import build_embedder; from rag.settings import Settings; from rag.index.store import Store; "
         f"s = Settings(home=Path({str(home)!r}), collection='bench', model_cache=Path({str(cache)!r})); "
         "Sync(s, build_embedder(s), Store(s)).run([Path({str(folder)!r})]); "
         "print([int(l.split()[1]) / 1024 for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
@@ -219,8 +219,7 @@ def peak_rss_mb(folder: Path, home: Path, cache: Path) -> float:
 
 def machine_state() -> str:
     import torch
-
-    from rag.child_check import cpu_model
+    from rag.models.child_check import cpu_model
 
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return (

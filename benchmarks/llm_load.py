@@ -46,7 +46,8 @@ def prompt_text(tokens_wanted: int = 400) -> str:
 
 def child(threads: int, runs: int) -> None:
     """In a fresh process: time prompt -> first token, and a batch of embeddings."""
-    from rag.embedder import Embedder
+    from rag.models.embedder import Embedder
+
     from rag.llm.embedded_backend import EmbeddedBackend
 
     embedder = Embedder()

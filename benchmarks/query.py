@@ -27,9 +27,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -113,9 +113,10 @@ def synthetic(chunks, vectors, start: int, stop: int):
 
 def grow(settings, embedder, chunks, vectors, size: int) -> float:
     """Bring the collection up to `size` chunks; returns seconds spent writing."""
+    from rag.index.lexical import LexicalIndex
+    from rag.index.store import Store
+
     from ingest.pipeline import fingerprint, make_chunker
-    from rag.lexical import LexicalIndex
-    from rag.store import Store
 
     store = Store(settings)
     col = store.open(settings.collection, fingerprint(embedder, make_chunker(settings, embedder)))
@@ -153,7 +154,7 @@ def time_each(fn: Callable[[int], object], n: int) -> list[float]:
 
 
 def bench_size(retriever, queries, qvecs, size: int) -> list[Row]:
-    from rag.retriever import NO_THRESHOLD
+    from rag.retrieval.retriever import NO_THRESHOLD
 
     def run(**opts) -> Callable[[int], object]:
         return lambda i: retriever.search_vector(queries[i], qvecs[i], top_k=5, threshold=NO_THRESHOLD, **opts)
@@ -178,26 +179,27 @@ def bench_first_text(settings, embedder, retriever, queries: list[str], size: in
     sentences and picking the quote (the citation check on the quote runs after it is shown, for
     the final answer; a chat that asks again about the same chunks is faster). No LLM is loaded.
     Baseline, the same questions interleaved: every sentence of the top-5 chunks embedded and scored
-    (rag.extract.SCORE_ALL unlimited), which is what quoting did before it chose what to embed.
+    (rag.answer.extract.SCORE_ALL unlimited), which is what quoting did before it chose what to embed.
     """
-    import rag.extract
+    import rag.answer.extract
+
     from rag.engine import Engine
 
     s = settings.model_copy(update={"top_k": 5, "relevance_threshold": -1.0, "answer_mode": "extract", "hybrid": True})
     engine = Engine(s, retriever, lambda: None, embedder=embedder)
-    default = rag.extract.SCORE_ALL
+    default = rag.answer.extract.SCORE_ALL
     times: dict[int, tuple[list, list]] = {default: ([], []), 10**9: ([], [])}
     try:
         for q in queries[:n]:
             for score_all, (first, extract) in times.items():
-                rag.extract.SCORE_ALL = score_all
+                rag.answer.extract.SCORE_ALL = score_all
                 embedder._recent.clear()
                 engine.__dict__.pop("sentences", None)
                 t = engine.ask(q).timings
                 first.append(t.first_token_s)
                 extract.append(t.extract_s)
     finally:
-        rag.extract.SCORE_ALL = default
+        rag.answer.extract.SCORE_ALL = default
     (first, extract), (first_all, extract_all) = times.values()
     return [
         Row(f"first text, extract ({len(first)} q)", size, first, target_ms=500, baseline_s=first_all),
@@ -274,8 +276,9 @@ def main() -> None:
 
 
 def run(args, workdir: Path) -> None:
+    from rag.retrieval.retriever import Retriever
+
     from rag.app import build_embedder, build_store
-    from rag.retriever import Retriever
     from rag.settings import Settings
 
     settings = Settings(home=workdir / "home", collection="bench")

@@ -32,11 +32,12 @@ STEP = 5000
 
 def fill(home: Path, chunks, vectors, size: int) -> float:
     """Bring the collection in `home` up to `size` chunks; returns seconds spent writing."""
+    from rag.index.store import Store
+
     from benchmarks.query import synthetic
     from ingest.pipeline import fingerprint, make_chunker
     from rag.app import build_embedder
     from rag.settings import Settings
-    from rag.store import Store
 
     s = Settings(home=home, collection="bench")
     embedder = build_embedder(s)
@@ -58,8 +59,9 @@ def child(home: Path, max_points: int) -> dict:
     """Runs in a fresh process: stage timings, then load_map cold and warm; peak RSS at the end."""
     import shutil
 
+    from rag.index.store import Store
+
     from rag.settings import Settings
-    from rag.store import Store
     from space.map import load_map, project_pca
     from space.topics import find_topics
     from space.vectors import all_ids, fingerprint, open_collection, read_vectors

@@ -57,8 +57,8 @@ def full_decode(data: bytes, max_side: int):
 
 
 def decode_costs(repeat: int = 9) -> list[dict]:
-    """ms per image: ours (rag/image_decode.py, <= MAX_SIDE) against a full decode + the same shrink."""
-    from rag.image_decode import MAX_SIDE, decode_image
+    """ms per image: ours (rag/models/image_decode.py, <= MAX_SIDE) against a full decode + the same shrink."""
+    from rag.models.image_decode import MAX_SIDE, decode_image
 
     rows = []
     for fmt, size in SOURCES:
@@ -72,8 +72,9 @@ def decode_costs(repeat: int = 9) -> list[dict]:
 
 def embed_rate(n: int) -> dict:
     """images/s of the tiny CLIP on n 1024x768 photos decoded as ingest does (preprocessing included, decode not)."""
-    from rag.image_decode import decode_image
-    from rag.image_embedder import ImageEmbedder
+    from rag.models.image_decode import decode_image
+    from rag.models.image_embedder import ImageEmbedder
+
     from tests.tiny_clip import build_tiny_clip
 
     with tempfile.TemporaryDirectory() as d:
@@ -100,9 +101,9 @@ def matmul_gflops(size: int = 1024, repeat: int = 10) -> float:
 
 
 def run(n: int) -> None:
-    from rag.image_decode import MAX_SIDE
+    from rag.models.image_decode import MAX_SIDE
 
-    print(f"decode + downscale to <= {MAX_SIDE} px per image (rag/image_decode.py), against a full decode + the "
+    print(f"decode + downscale to <= {MAX_SIDE} px per image (rag/models/image_decode.py), against a full decode + the "
           "same downscale (median of 9):")  # fmt: skip
     for r in decode_costs():
         print(f"  {r['source']:<16} {r['kb']:>6} KB -> {r['out']:<9} {r['ms']:8.1f} ms   full "

@@ -1,7 +1,7 @@
 """The citation check's calibration on REAL answers: collect them, reload them, score the check.
 
 `rag eval answers` reports `citation_support`, which is the product's own citation check
-(rag/verify.py) grading the product's answers. tests/data/verify_cases.jsonl is hand-written and
+(rag/verify/check.py) grading the product's answers. tests/data/verify_cases.jsonl is hand-written and
 in-sample (the thresholds were tuned on it), so it cannot say how well the check does on what the
 bundled model really writes. This module builds and uses a second, out-of-sample set:
 
@@ -27,7 +27,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rag.terminal import safe
+from rag.text.terminal import safe
+
 from rag.types import Answer, Source
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,7 +152,7 @@ class CalibrationDataMissing(RuntimeError):
 
 def units(answer: str) -> list[str]:
     """The pieces the checker judges one by one (its own segmentation), in order: what gets labelled."""
-    from rag.verify_text import segments
+    from rag.verify.text import segments
 
     return [answer[s:e] for s, e, _ in segments(answer)]
 
@@ -192,7 +193,7 @@ def score(answers: list[dict[str, Any]], labels: dict, embedder, threshold: floa
     tests/data/verify_cases.jsonl) and `flagged` (unsupported or miscited: what the user sees
     flagged, and what citation_support counts as not supported).
     """
-    from rag.verify import check_answer
+    from rag.verify.check import check_answer
 
     rows = []
     for rec in answers:
@@ -250,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.cmd == "show":
         show(load_answers())
     else:
-        from rag.embedder import Embedder
+        from rag.models.embedder import Embedder
 
         result = score(load_answers(), load_labels(), Embedder())
         result.pop("rows")

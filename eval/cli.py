@@ -91,10 +91,9 @@ def _query_bar(tty: bool):
 
 
 def _print_retrieval(results: dict, run_dir: Path) -> None:
+    from rag.text.terminal import plain
     from rich.console import Console
     from rich.table import Table
-
-    from rag.terminal import plain
 
     table = Table()
     table.add_column("metric")
@@ -298,10 +297,9 @@ def _answers_bar(tty: bool):
 
 
 def _print_summary(results: dict, run_dir: Path) -> None:
+    from rag.text.terminal import plain
     from rich.console import Console
     from rich.table import Table
-
-    from rag.terminal import plain
 
     summary = results.get("summary")
     table = Table(title=plain(summary) if summary else None, title_justify="left")

@@ -169,7 +169,7 @@ def generate_qa(
     Args:
         method: "llm" (LLM questions only), "cloze" (no LLM), or "auto" (LLM, cloze when it fails).
     """
-    from rag.retriever import Retriever
+    from rag.retrieval.retriever import Retriever
 
     if method not in ("llm", "cloze", "auto"):
         raise EvalError(f"unknown --method {method!r} - use llm, cloze or auto")

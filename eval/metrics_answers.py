@@ -13,7 +13,7 @@ what each one cannot tell you):
   which repeating the question earns, so it is not "relevance". The Ragas-style variant is the
   mean cosine between the question and questions an LLM writes back from the answer.
 - citation_support: share of the answer's claim sentences that the product's OWN citation check
-  (rag/verify.py) finds supported by the sources they cite - a self-check, calibrated in
+  (rag/verify/check.py) finds supported by the sources they cite - a self-check, calibrated in
   tests/data/calibration. "Miscited" sentences (supported only by a source they do not cite)
   count as not supported; sentences it skips (headings, fragments) do not count.
 - context_recall: share of reference-answer sentences covered by the retrieved context. A
@@ -35,11 +35,11 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from rag.words import STOPWORDS
+from rag.text.words import STOPWORDS
 
 if TYPE_CHECKING:
-    from rag.embedder import Embedder
+    from rag.models.embedder import Embedder
+
     from rag.llm import LLMBackend
     from rag.types import Answer
 
@@ -82,7 +82,7 @@ def token_coverage(text: str, context: str) -> float | None:
 
 def sentences(text: str) -> list[str]:
     """Split into sentences with the citation check's splitter (one notion of sentence everywhere)."""
-    from rag.verify_text import split_sentences
+    from rag.verify.text import split_sentences
 
     return [s for s in (text[a:b].strip() for a, b in split_sentences(text)) if _WORD.search(s)]
 
@@ -171,7 +171,7 @@ def citation_support(answer: Answer, embedder: Embedder) -> tuple[float | None, 
     """
     if answer.abstained or not answer.text.strip() or not answer.sources:
         return 0.0, 0, 0
-    from rag.verify import check_answer
+    from rag.verify.check import check_answer
 
     result = check_answer(answer.text, answer.sources, embedder)
     supported, checked = citation_support_counts(s.status for s in result.per_sentence)

@@ -15,8 +15,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from rag.terminal import safe
-
+from rag.text.terminal import safe
 
 MAX_ROWS = 500  # per-question rows shown; the rest stay in results.json
 TEXT_CUT = 160  # characters of question / answer shown in a table cell

@@ -23,10 +23,11 @@ from eval.metrics_ir import DEFAULT_METRICS, query_metrics, ranked
 from eval.runs import EvalError, Run, default_run_dir
 
 if TYPE_CHECKING:
+    from rag.index.store import Store
+    from rag.models.embedder import Embedder
+
     from ingest.progress import Progress
-    from rag.embedder import Embedder
     from rag.settings import Settings
-    from rag.store import Store
 
 Mode = Literal["dense", "hybrid"]
 SHOWN_DOCS = 10  # retrieved doc ids kept per item (the report shows them; metrics are computed on all)
@@ -109,7 +110,7 @@ def _queries_to_run(dataset: BeirDataset, limit: int | None) -> list[str]:
 
 
 def _one_query(retriever, embedder: Embedder, qid: str, dataset: BeirDataset, opts: RetrievalEval, path_to_doc) -> dict:
-    from rag.retriever import NO_THRESHOLD
+    from rag.retrieval.retriever import NO_THRESHOLD
 
     question = dataset.queries[qid]
     t0 = time.perf_counter()
@@ -188,8 +189,9 @@ def run_retrieval_eval(
     Raises:
         EvalError: a bad dataset, split or resume folder.
     """
+    from rag.retrieval.retriever import Retriever
+
     from rag.app import build_store
-    from rag.retriever import Retriever
 
     dataset = load_beir(opts.beir, opts.split)
     collection = opts.collection or collection_name(dataset.name)

@@ -129,7 +129,7 @@ def built_with_headers(col, wanted: bool, *, asked: bool = True) -> bool:
     the record keeps every vector of a collection made one way, and asks no rebuild of old ones; a
     setting the user `asked` for (not just the default) that differs is said, naming the fix.
     """
-    from rag.store import read_fingerprint
+    from rag.index.store import read_fingerprint
 
     recorded = bool(read_fingerprint(col.metadata).get("chunk_headers", False))
     if recorded != wanted and asked:

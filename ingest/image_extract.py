@@ -1,7 +1,7 @@
 """Pictures inside documents: the images embedded in PDFs (with their page) and DOCX files.
 
 Only the encoded image bytes are taken out here; decoding (with its pixel limit) is
-rag/image_decode.py's job. A PDF image's size is read from its dictionary (/Width, /Height) and
+rag/models/image_decode.py's job. A PDF image's size is read from its dictionary (/Width, /Height) and
 checked before pypdf decodes its stream, so a bomb inside a PDF is skipped unread too.
 """
 
@@ -13,7 +13,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from rag.image_decode import is_image_name
+from rag.models.image_decode import is_image_name
 
 log = logging.getLogger(__name__)
 

@@ -11,16 +11,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from collections.abc import Iterable
+
+from rag.index.store import REBUILD_SUFFIX
+from rag.models.image_decode import BadImage, is_image_name
+from rag.retrieval.image_search import check_model, image_fingerprint, images_collection
 
 from ingest.manifest import Entry, Manifest
 from rag.errors import FingerprintMismatch
-from rag.image_decode import BadImage, is_image_name
-from rag.image_search import check_model, image_fingerprint, images_collection
-from rag.store import REBUILD_SUFFIX
 from rag.types import FileResult, FileStatus, IngestReport
 
 if TYPE_CHECKING:

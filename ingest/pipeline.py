@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from rag.index import generation
+from rag.index.lexical import HEADER_KEY, LexicalIndex
+from rag.index.store import REBUILD_SUFFIX
+
 from ingest.chunking import Chunker, PageText
 from ingest.headers import built_with_headers, doc_title
 from ingest.image_extract import has_embedded_images
@@ -26,13 +30,10 @@ from ingest.progress import NullProgress, Progress
 from ingest.recovery import recover, sweep_orphans
 from ingest.text_decode import encoding_note
 from ingest.walk import Found, iter_files
-from rag import generation
 from rag.app import build_image_embedder
 from rag.errors import ConfigError
-from rag.lexical import HEADER_KEY, LexicalIndex
 from rag.protocols import TextEmbedder, VectorStore
 from rag.settings import Settings
-from rag.store import REBUILD_SUFFIX
 from rag.types import Chunk, FileResult, FileStatus, IngestReport
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def fingerprint(embedder: TextEmbedder, chunker: Chunker) -> dict:
         "embed_model": embedder.model_id,
         "dim": embedder.dim,
         "normalized": embedder.normalized,
-        "embed_precision": embedder.precision,  # recorded, not refused: see rag.store.PRECISION_KEY
+        "embed_precision": embedder.precision,  # recorded, not refused: see rag.index.store.PRECISION_KEY
         **chunker.settings,
     }
 

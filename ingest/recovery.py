@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 
+from rag.index.lexical import LexicalIndex, drop_tables, table_key, table_keys
+
 from ingest.manifest import Manifest, manifest_collection_ids
-from rag.lexical import LexicalIndex, drop_tables, table_key, table_keys
 from rag.settings import Settings
 
 log = logging.getLogger(__name__)

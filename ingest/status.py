@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from ingest.manifest import Manifest
-from rag.settings import Settings
 from rag.protocols import VectorStore
+from rag.settings import Settings
 
 
 def collection_status(settings: Settings, store: VectorStore, only: str | None = None) -> list[dict]:
@@ -33,7 +33,7 @@ def collection_status(settings: Settings, store: VectorStore, only: str | None =
 
 
 def _images(store: VectorStore, name: str) -> int:
-    from rag.image_search import images_collection
+    from rag.retrieval.image_search import images_collection
 
     col = store.find(images_collection(name))
     return col.count() if col is not None else 0

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
-from collections.abc import Iterator
 
 
 @dataclass(frozen=True)

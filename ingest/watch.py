@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 from rag.types import IngestReport
 

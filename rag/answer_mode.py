@@ -32,7 +32,7 @@ def mostly_unsupported(per_sentence: list) -> tuple[int, int]:
 
 
 def invented(per_sentence: list) -> list[str]:
-    """Commands, flags and paths the answer has that no source has (rag.verify), in order, once each."""
+    """Commands, flags and paths the answer has that no source has (rag.verify.check), in order, once each."""
     return list(dict.fromkeys(x for r in per_sentence for x in getattr(r, "invented", [])))
 
 

@@ -13,7 +13,7 @@ weighed here:
   sources by spelling, or else by meaning - its vector (the embedding model's own, for the word
   alone) next to the sources' words ("wifi" ~ "network", "ignore" ~ "skipped"). Words are embedded
   once each and remembered (`WordVectors`).
-- **the asked type**: the quote carries a number for "how many", a date for "when" (rag/answered.py).
+- **the asked type**: the quote carries a number for "how many", a date for "when" (rag/answer/answered.py).
 
 The constants below were calibrated on the tune splits of benchmarks/answerability.py (see there).
 """
@@ -32,7 +32,7 @@ import numpy as np
 from rag.types import Source
 
 if TYPE_CHECKING:
-    from rag.extract import Extract
+    from rag.answer.extract import Extract
 
 # Questions about nothing a document collection is likely to hold, in many fields and shapes. Their
 # best cosines are what "unrelated" scores in a collection; the median resists the odd one that is
@@ -146,8 +146,8 @@ NULL_GAP = 0.0  # the band's floor: at least this far above what unrelated quest
 
 def vocabulary(sources: Sequence[Source]) -> list[str]:
     """The sources' content words, lower-case, once each (what key terms are matched against)."""
-    from rag.answered import WORD
-    from rag.words import STOPWORDS
+    from rag.answer.answered import WORD
+    from rag.text.words import STOPWORDS
 
     words = (w.lower() for s in sources for w in WORD.findall(s.text))
     return list(dict.fromkeys(w for w in words if len(w) > 2 and w not in STOPWORDS and not w[0].isdigit()))
@@ -177,7 +177,8 @@ def checked(
     not answer when at least `MISSING_SHARE` of the asked words are absent in meaning too, in the
     band under it every key term must be there (`band`: the score alone is weak evidence).
     """
-    from rag.answered import MISSING_SHARE, _join, asked_words, missing_terms, verbs
+    from rag.answer.answered import MISSING_SHARE, asked_words, missing_terms, verbs
+    from rag.answer.answered import join_words as _join
 
     if extract.why_unanswered and extract.why_unanswered.startswith("give no"):
         return extract
@@ -210,7 +211,7 @@ def judge(
     by spelling or meaning and their quote answers. Neither: the answer is a refusal, with the
     strong sources' quote when there were any (on topic, not answered), else with nothing (far).
     """
-    from rag.answered import missing_terms, verbs
+    from rag.answer.answered import missing_terms, verbs
 
     best = max((s.score for s in candidates), default=0.0)
     floor = max(threshold - band, null.high + NULL_GAP)

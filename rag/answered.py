@@ -2,7 +2,7 @@
 
 A question the documents are on topic for but do not answer usually asks about something no source
 names ("how much did it *cost*"), or for a type of answer no quoted sentence has (a number for "how
-many"). Both are judged here, with word lists shared by the quoting step (rag/extract.py) and the
+many"). Both are judged here, with word lists shared by the quoting step (rag/answer/extract.py) and the
 engine's similarity band (rag/engine.py).
 """
 
@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rag.text.words import STOPWORDS
 from rag.types import Source
-from rag.words import STOPWORDS
 
 if TYPE_CHECKING:
-    from rag.extract import Extract
+    from rag.answer.extract import Extract
 
 MISSING_COS = 0.3  # a question word no source contains, this far from the quotes in meaning, is not answered
 # One unknown word among many known ones is more likely the user's (or the paper's) paraphrase than the

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from rag.embedder import Embedder
+from rag.index.store import Store
+from rag.models.embedder import Embedder
 from rag.settings import Settings
-from rag.store import Store
 
 
 def build_embedder(settings: Settings) -> Embedder:
@@ -24,7 +24,7 @@ def build_engine(settings: Settings, embedder: Embedder | None = None, store: St
     """An answer engine over `settings.collection`; the LLM is resolved only when first needed."""
     from rag.engine import Engine
     from rag.llm import resolve_llm
-    from rag.retriever import Retriever
+    from rag.retrieval.retriever import Retriever
 
     embedder = embedder or build_embedder(settings)
     retriever = Retriever(settings, embedder, store or build_store(settings))
@@ -35,6 +35,6 @@ def build_image_embedder(settings: Settings):
     """The CLIP-style image embedder, or None when `image_model` is empty (images are off)."""
     if not settings.image_model:
         return None
-    from rag.image_embedder import ImageEmbedder
+    from rag.models.image_embedder import ImageEmbedder
 
     return ImageEmbedder(settings.image_model, max_pixels=settings.image_max_pixels)

@@ -7,7 +7,7 @@ death is just a `ChildRun` that names the signal, and a verdict worth keeping go
 JSON record in the model cache (`read_record`, `remember`) under a key for the machine (built from
 `cpuinfo_lines`, `cpu_model`, `cpu_flags` plus what else could change the answer).
 
-Used by rag.llm.probe (can the embedded LLM run here?) and rag.precision (is bf16 faster here?).
+Used by rag.llm.probe (can the embedded LLM run here?) and rag.models.precision (is bf16 faster here?).
 """
 
 from __future__ import annotations

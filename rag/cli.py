@@ -37,7 +37,7 @@ def _waiting(collection: str):
     """What a writer prints while another process holds the collection's writer lock."""
 
     def on_wait(holder) -> None:
-        from rag.terminal import safe
+        from rag.text.terminal import safe
 
         print(
             safe(
@@ -191,9 +191,9 @@ def ask(
 ) -> None:
     """Answer a question from your documents, with numbered citations."""
     from rag.app import build_engine, build_store
-    from rag.image_search import images_for_answer
     from rag.report import print_answer, print_images
-    from rag.terminal import safe
+    from rag.retrieval.image_search import images_for_answer
+    from rag.text.terminal import safe
     from rag.types import Answer
 
     s = _settings(
@@ -331,7 +331,7 @@ def main() -> None:
     """Entry point: runs the app and turns errors into a message and an exit code (see module doc)."""
     from rag.config_trust import take_trust_flag
     from rag.crash import report_unexpected, take_debug_flag
-    from rag.terminal import install_safe_logging, safe
+    from rag.text.terminal import install_safe_logging, safe
 
     install_safe_logging()  # log lines name documents and quote their errors
     debug = take_debug_flag(sys.argv)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rag.words import STOPWORDS
+from rag.text.words import STOPWORDS
 
 AUX = frozenset(
     "am is are was were be been being do does did can could will would shall should may might must "

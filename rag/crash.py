@@ -28,7 +28,7 @@ def take_debug_flag(argv: list[str]) -> bool:
 
 def report_unexpected(exc: BaseException, debug: bool) -> int:
     """Print one line about `exc` (and its traceback with `debug`); returns the exit code."""
-    from rag.terminal import safe
+    from rag.text.terminal import safe
 
     what = safe(" ".join(f"{type(exc).__name__}: {exc}".split())[:300])
     if debug:

@@ -78,7 +78,7 @@ def check_embedder(settings: Settings) -> Check:
             f"{settings.embed_model} is not a local path: it loads only if already in the Hugging Face cache",
             "set `embed_model` to a local folder, or back to the bundled model",
         )
-    from rag.embedder import bundled_model_path
+    from rag.models.embedder import bundled_model_path
 
     try:
         path = bundled_model_path()  # checks the sha256 of model.safetensors
@@ -126,7 +126,7 @@ def enabled_features(system_info: str) -> set[str]:
 
 
 def check_store(settings: Settings) -> Check:
-    from rag.store import Store
+    from rag.index.store import Store
 
     store = Store(settings)
     try:

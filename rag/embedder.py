@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
-from collections.abc import Sequence
 
-# The bundled model's location and digest live in rag.bundled (with the LLM's); the old names stay
-# importable from here.
-from rag.bundled import EMBED_SHA256 as BUNDLED_SHA256  # noqa: F401
-from rag.bundled import embed_model_dir as bundled_model_path
-from rag.bundled import sha256_file  # noqa: F401
 from rag.errors import ConfigError, ModelError
+
+# The bundled model's location and digest live in rag.models.bundled (with the LLM's); the old names stay
+# importable from here.
+from rag.models.bundled import EMBED_SHA256 as BUNDLED_SHA256  # noqa: F401
+from rag.models.bundled import embed_model_dir as bundled_model_path
+from rag.models.bundled import sha256_file  # noqa: F401
 from rag.settings import BUNDLED_EMBED_MODEL
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from rag.precision import Verdict
+    from rag.models.precision import Verdict
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class Embedder:
     """Embeds texts into normalised float32 vectors (cosine similarity = dot product).
 
     The model computes in fp32 or bf16 (`precision`: auto picks bf16 only where the CPU runs it
-    natively, see rag.precision); the vectors are float32 either way.
+    natively, see rag.models.precision); the vectors are float32 either way.
     """
 
     normalized = True
@@ -54,7 +55,7 @@ class Embedder:
         precision: str = "auto",
         cache_dir: Path | None = None,
     ) -> None:
-        from rag.precision import PRECISIONS
+        from rag.models.precision import PRECISIONS
 
         if precision not in PRECISIONS:
             raise ConfigError(f"embed_precision must be one of {', '.join(PRECISIONS)}, not {precision!r}.")
@@ -72,7 +73,7 @@ class Embedder:
         """The precision in use and why; decided at first use (auto may run a timed check once)."""
         with self._verdict_lock:  # UI threads may all embed first at once: one check, not several
             if self._verdict is None:
-                from rag.precision import resolve
+                from rag.models.precision import resolve
                 from rag.settings import default_model_cache
 
                 cache = self._cache_dir or default_model_cache()
@@ -86,9 +87,9 @@ class Embedder:
 
     @cached_property
     def model(self):
-        from rag.threads import configure_openmp
+        from rag.models.threads import configure_openmp
 
-        configure_openmp()  # before torch loads the OpenMP runtime (see rag.threads)
+        configure_openmp()  # before torch loads the OpenMP runtime (see rag.models.threads)
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -137,7 +138,7 @@ class Embedder:
         Texts are batched by token length (`lengths`, counted here when not given): each batch is
         padded to its longest text, so similar lengths waste the least compute. sentence-transformers
         sorts too, but by characters and within one call. `batch_size` overrides the default (a few
-        dozen short texts go faster in small batches: see rag.engine.FOCUS_BATCH).
+        dozen short texts go faster in small batches: see rag.answer.compose.FOCUS_BATCH).
         """
         import numpy as np
 

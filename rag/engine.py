@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Callable, Generator, Iterator, Union
 
 import numpy as np
 
-from rag import prompts
-from rag.answer_mode import (
+from rag.answer.mode import (
     BOTH_HEADER,
     invented,
     llm_failure,
@@ -23,18 +22,18 @@ from rag.answer_mode import (
     resolve_mode,
     should_replace,
 )
-from rag.condense import depends_on_history, heuristic_condense
+from rag.answer.sources import arrange
 from rag.errors import EmptyCollection, QuestionError
-from rag.llm import LLMBackend, LLMError
+from rag.llm import LLMBackend, LLMError, prompts
+from rag.retrieval.condense import depends_on_history, heuristic_condense
 from rag.settings import Settings
-from rag.sources import arrange
+from rag.text.words import ABSTAINS
 from rag.types import Answer, Source, Timings
-from rag.words import ABSTAINS
 
 if TYPE_CHECKING:
-    from rag.answerability import CollectionNull, Verdict, WordVectors
-    from rag.extract import Extract
-    from rag.sentence_vectors import SentenceVectors
+    from rag.answer.answerability import CollectionNull, Verdict, WordVectors
+    from rag.answer.extract import Extract
+    from rag.answer.sentence_vectors import SentenceVectors
 
 Event = Union[str, Answer]
 
@@ -85,7 +84,7 @@ class Engine:
 
         `mode` (default `settings.answer_mode`): `extract` quotes the sources, `generate` lets the
         LLM write, `both` quotes first then streams the LLM's answer below, `auto` quotes for the
-        bundled tiny model and generates otherwise (see rag.answer_mode).
+        bundled tiny model and generates otherwise (see rag.answer.mode).
         """
         question = (question or "").strip()
         if not question:
@@ -105,7 +104,7 @@ class Engine:
             )
         asked = question if rewritten is None else query
         # by score, numbered 1..n, before anything quotes or cites them; the ones far below the best
-        # are set aside (rag.sources): the sources judged below are always a gapless prefix of `listed`
+        # are set aside (rag.answer.sources): the sources judged below are always a gapless prefix of `listed`
         listed, far = arrange(candidates)
         if self.embedder is None:  # nothing to quote or match words with: the score alone decides
             relevant, extract, floor = [s for s in listed if s.score >= threshold], None, threshold
@@ -136,7 +135,7 @@ class Engine:
     def standalone_query(self, question: str, history: list[dict]) -> tuple[str, str | None]:
         """The search query for `question`; the second value is set when it was rewritten.
 
-        Only a question that depends on the conversation is rewritten (rag.condense); a standalone
+        Only a question that depends on the conversation is rewritten (rag.retrieval.condense); a standalone
         one is searched as written, by the LLM path too.
         """
         if not history or not depends_on_history(question):
@@ -154,8 +153,8 @@ class Engine:
         return rewritten, (rewritten if rewritten != question else None)
 
     def judge(self, question: str, candidates: list[Source], threshold: float) -> tuple[Verdict, Extract | None]:
-        """Which candidates answer `question`, on the evidence (rag/answerability.py), and their quote."""
-        from rag.answerability import judge
+        """Which candidates answer `question`, on the evidence (rag/answer/answerability.py), and their quote."""
+        from rag.answer.answerability import judge
 
         def sentences(sources: list[Source]) -> np.ndarray | None:  # what quoting embedded, reused
             known = self.sentences.known(sources)
@@ -166,8 +165,8 @@ class Engine:
 
     def collection_null(self) -> CollectionNull:
         """What unrelated questions score in this collection, measured once per version of it."""
-        from rag import generation
-        from rag.answerability import CollectionNull
+        from rag.answer.answerability import CollectionNull
+        from rag.index import generation
 
         version = generation.current(self.settings.home, getattr(self.retriever, "name", self.settings.collection))
         if self._null is None or self._null[0] != version:
@@ -186,7 +185,7 @@ class Engine:
     @cached_property
     def words(self) -> WordVectors:
         """Single-word vectors for matching a question's key terms by meaning (each word embedded once)."""
-        from rag.answerability import WordVectors
+        from rag.answer.answerability import WordVectors
 
         return WordVectors(lambda words: self.embedder.embed(words, batch_size=WORD_BATCH))
 
@@ -202,7 +201,7 @@ class Engine:
     @cached_property
     def sentences(self) -> SentenceVectors:
         """Sentence vectors per chunk, shared by quoting and focusing (each chunk embedded once)."""
-        from rag.sentence_vectors import SentenceVectors
+        from rag.answer.sentence_vectors import SentenceVectors
 
         return SentenceVectors(lambda sentences: self.embedder.embed(sentences, batch_size=FOCUS_BATCH))
 
@@ -210,7 +209,7 @@ class Engine:
         """The sources' sentences that answer `question`, quoted and cited (None without an embedder)."""
         if self.embedder is None:
             return None
-        from rag.extract import extract_answer, topic_words
+        from rag.answer.extract import extract_answer, topic_words
 
         focused = self.without_common_words(question)
         qvec = self.embedder.embed_query(focused)  # remembered from retrieval when nothing was dropped
@@ -234,7 +233,7 @@ class Engine:
         limit = self.settings.source_tokens if self.settings.source_tokens is not None else llm.source_tokens
         if not limit or self.embedder is None:
             return None
-        from rag.focus import focus_texts
+        from rag.answer.focus import focus_texts
 
         known = {
             s.text[a:b]: v
@@ -322,7 +321,7 @@ class Engine:
 
     def quote_text(self, question: str, extract: Extract) -> str:
         """The quotes, or, when they do not answer what is asked, a plain statement of that."""
-        from rag.answered import unanswered_text
+        from rag.answer.compose import unanswered_text
 
         return extract.text if extract.answered else unanswered_text(question, extract)
 
@@ -398,7 +397,7 @@ class Engine:
         return answer
 
     def _verify(self, answer: Answer) -> None:
-        from rag.verify import attach_citations, check_answer
+        from rag.verify.check import attach_citations, check_answer
 
         # the sentences quoting and focusing embedded are not embedded again
         result = check_answer(answer.text, answer.sources, self.embedder, known=self.sentences.known(answer.sources))

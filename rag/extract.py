@@ -13,7 +13,7 @@ and is shown as soon as retrieval is done. Signals, all cheap on CPU:
 - the answer type the question asks for (a number for "how many", a date or duration for "when", a
   name for "who", a place for "where", an enumeration for "Can it read PDFs?" / "which file types"),
   which also decides whether the sources answer at all,
-- the sentence's role (rag/quote_signals.py): a study's aim restates the question, a bold FAQ line
+- the sentence's role (rag/answer/quote_signals.py): a study's aim restates the question, a bold FAQ line
   is a heading whose answer is the line under it.
 Weights were tuned with benchmarks/answers.py on its tune splits only.
 """
@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.answered import WORD, content_terms, has_type, question_type, stem, why_unanswered
-from rag.quote_signals import (
+from rag.answer.answered import WORD, content_terms, has_type, question_type, stem, why_unanswered
+from rag.answer.quote_signals import (
     asks_kinds,
     is_aim,
     is_background,
@@ -38,9 +38,9 @@ from rag.quote_signals import (
     number_strength,
     terms,
 )
-from rag.sentence_vectors import SentenceVectors
+from rag.answer.sentence_vectors import SentenceVectors
+from rag.text.words import STOPWORDS
 from rag.types import Source
-from rag.words import STOPWORDS
 
 __all__ = ["Extract", "SentenceVectors", "Span", "extract_answer"]
 

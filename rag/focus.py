@@ -13,7 +13,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from rag.verify_text import split_sentences
+from rag.verify.text import split_sentences
 
 GAP = " … "  # marks where sentences were left out, so the model does not read across the gap
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from typing import Any
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 

@@ -6,12 +6,12 @@ untouched: images are shown next to the text sources, never sent to a text-only 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from rag.errors import FingerprintMismatch
-from rag.store import IMAGES_SUFFIX  # names may not contain "__", so `<name>__images` never clashes with a user's
+from rag.index.store import IMAGES_SUFFIX  # names may not contain "__", so `<name>__images` never clashes with a user's
 
 if TYPE_CHECKING:
     import numpy as np
@@ -47,7 +47,7 @@ def image_fingerprint(embedder: ImageEncoder) -> dict[str, Any]:
 
 def check_model(store: VectorStore, name: str, col: Collection, embedder: ImageEncoder) -> None:
     """Refuse an image collection embedded with another model (its scores would be noise)."""
-    from rag.store import read_fingerprint
+    from rag.index.store import read_fingerprint
 
     built = read_fingerprint(col.metadata).get("embed_model")
     if built != embedder.model_id:

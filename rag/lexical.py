@@ -18,8 +18,8 @@ import json
 import re
 import sqlite3
 import threading
-from pathlib import Path
 from collections.abc import Iterable
+from pathlib import Path
 
 # Unicode61's token characters are letters and digits; everything else separates tokens.
 _TOKEN = re.compile(r"[^\W_]+")

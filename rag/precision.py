@@ -9,13 +9,13 @@ both hold:
    /proc/cpuinfo), and
 2. a quick timed check - the real model on a small batch, fp32 then bf16 - shows bf16 faster.
 
-The timed check runs in a child process (rag.child_check): a CPU can report a feature the kernel does
+The timed check runs in a child process (rag.models.child_check): a CPU can report a feature the kernel does
 not allow (AMX without the permission to use it kills the process with SIGILL), and such a death must
 become "fp32", not a crash. The verdict is remembered per machine in `model_cache/embed_precision.json`,
 keyed by CPU model and torch version, so the check costs its few seconds once; delete the file to
 measure again.
 
-    python -m rag.precision MODEL_DIR     # the child: prints one JSON line of timings
+    python -m rag.models.precision MODEL_DIR     # the child: prints one JSON line of timings
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rag.child_check import cpu_flags, cpu_model, read_record, remember, run_child, signal_name
 from rag.errors import ConfigError, ModelError
+from rag.models.child_check import cpu_flags, cpu_model, read_record, remember, run_child, signal_name
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ def run_probe(location: str, cmd: list[str] | None = None, timeout: float = PROB
 
     `cmd` replaces the child's command line (tests use it to stand in for a CPU that kills bf16).
     """
-    cmd = cmd or [sys.executable, "-m", "rag.precision", location]
+    cmd = cmd or [sys.executable, "-m", "rag.models.precision", location]
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parent.parent)  # the child imports this same rag package
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)

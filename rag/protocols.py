@@ -1,8 +1,8 @@
 """The shapes of the parts the composition root (rag.app) builds and everything else receives.
 
 A module that is handed a store, an embedder or an LLM depends on what it calls, written down
-here as a `typing.Protocol`, not on the class that happens to build it: `rag.store.Store`,
-`rag.embedder.Embedder`, `rag.image_embedder.ImageEmbedder` and the `rag.llm` backends satisfy
+here as a `typing.Protocol`, not on the class that happens to build it: `rag.index.store.Store`,
+`rag.models.embedder.Embedder`, `rag.models.image_embedder.ImageEmbedder` and the `rag.llm` backends satisfy
 these structurally, and so do the stand-ins tests and benchmarks pass (a keyword embedder, a
 scripted LLM) without subclassing anything. mypy checks both sides.
 
@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
 
+    from rag.index.store import CollectionInfo
     from rag.settings import Settings
-    from rag.store import CollectionInfo
 
 
 class Collection(Protocol):
@@ -50,7 +50,7 @@ class Collection(Protocol):
 
 
 class VectorStore(Protocol):
-    """Named, fingerprinted collections in one Chroma database (`rag.store.Store`)."""
+    """Named, fingerprinted collections in one Chroma database (`rag.index.store.Store`)."""
 
     settings: Settings
 
@@ -114,7 +114,7 @@ class VectorStore(Protocol):
 
 
 class TextEmbedder(Protocol):
-    """Texts -> unit float32 vectors (`rag.embedder.Embedder`); cosine similarity is the dot product."""
+    """Texts -> unit float32 vectors (`rag.models.embedder.Embedder`); cosine similarity is the dot product."""
 
     model_id: str
     normalized: bool
@@ -154,7 +154,7 @@ class TextEmbedder(Protocol):
 
 
 class ImageEncoder(Protocol):
-    """Images and texts -> unit vectors of one shared space (`rag.image_embedder.ImageEmbedder`)."""
+    """Images and texts -> unit vectors of one shared space (`rag.models.image_embedder.ImageEmbedder`)."""
 
     model_id: str
     max_pixels: int

@@ -1,6 +1,6 @@
 """What marks a sentence as the answer beyond its meaning: its words, the type of thing it states, its role.
 
-Used by the quote (rag/extract.py). Measured on the tune splits of benchmarks/answers.py: the
+Used by the quote (rag/answer/extract.py). Measured on the tune splits of benchmarks/answers.py: the
 sentence that restates a question ("To evaluate renal damage after ... nephrectomy.", the study's
 aim) shares most of its words and its meaning, so similarity and word overlap pick it, while the
 sentence that answers ("From July 2004 to June 2005, 18 patients underwent ...") says something the
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-from rag.answered import WORD, stem
-from rag.words import STOPWORDS
+from rag.answer.answered import WORD, stem
+from rag.text.words import STOPWORDS
 
 # A study's aim or design, which restates the question rather than answering it.
 _AIM = re.compile(

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rag.settings import Settings
-from rag.terminal import line, plain
+from rag.text.terminal import line, plain
 from rag.types import Answer, FileStatus, IngestReport, Source
 
 STYLE = {
@@ -62,8 +62,8 @@ def print_status(settings: Settings, rows: list[dict], console: Console | None =
 
 
 def also_near_text(near: list[Source]) -> str:
-    """ "a.md (0.14), b.txt p.2 (0.11)": sources retrieved but far below the best (rag.sources)."""
-    from rag.sources import by_file
+    """ "a.md (0.14), b.txt p.2 (0.11)": sources retrieved but far below the best (rag.answer.sources)."""
+    from rag.answer.sources import by_file
 
     return ", ".join(f"{s.path}{f' p.{s.page}' if s.page else ''} ({s.score:.2f})" for s in by_file(near))
 
@@ -145,7 +145,7 @@ def print_diagnosis(diagnosis, console: Console | None = None) -> None:
 
 
 def print_images(images: list, console: Console | None = None) -> None:
-    """Images matching the question (rag/image_search.py), listed under the sources when there are any."""
+    """Images matching the question (rag/retrieval/image_search.py), listed under the sources when there are any."""
     if not images:
         return
     table = Table(title="matching images", title_justify="left")

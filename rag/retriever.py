@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from rag import generation
-from rag.lexical import LexicalIndex
+from rag.index import generation
+from rag.index.lexical import LexicalIndex
+from rag.index.store import read_fingerprint
 from rag.settings import Settings
-from rag.store import read_fingerprint
 from rag.types import Source
 
 if TYPE_CHECKING:
@@ -209,7 +209,7 @@ class Retriever:
         abstracts) says nothing about which passage answers, yet it dominates a short question's
         embedding. Never all of the question's content words: the rarest one stays.
         """
-        from rag.words import STOPWORDS
+        from rag.text.words import STOPWORDS
 
         words = [w for w in re.findall(r"[A-Za-z][\w'-]*", question) if w.lower() not in STOPWORDS and len(w) > 2]
         if len(words) < 2:

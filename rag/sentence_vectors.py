@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from rag.types import Source
-from rag.verify_text import segments
+from rag.verify.text import segments
 
 Embed = Callable[[list[str]], np.ndarray]
 

@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     )
     watch_debounce_ms: int = Field(default=800, ge=50, description="Quiet time before --watch re-syncs.")
 
-    # Retrieval (rag/retriever.py)
+    # Retrieval (rag/retrieval/retriever.py)
     top_k: int = Field(default=5, ge=1, le=100, description="Sources retrieved per question.")
     hybrid: bool = Field(
         default=True,
@@ -213,7 +213,7 @@ class Settings(BaseSettings):
         "lock) while the others retrieve, abstain or wait.",
     )
 
-    # Images (rag/image_embedder.py, ingest/images.py): off while `image_model` is empty
+    # Images (rag/models/image_embedder.py, ingest/images.py): off while `image_model` is empty
     image_model: str = Field(
         default="",
         description="CLIP-style sentence-transformers model that embeds images and texts in one space (a local "

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 import socket
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +27,7 @@ from rag.settings import Settings
 log = logging.getLogger(__name__)
 
 REBUILD_SUFFIX = "__rebuild"
-IMAGES_SUFFIX = "__images"  # rag/image_search.py: a collection's images live in `<name>__images`
+IMAGES_SUFFIX = "__images"  # rag/retrieval/image_search.py: a collection's images live in `<name>__images`
 FP_PREFIX = "rag:"
 # Keys whose change makes stored vectors or chunk boundaries incompatible.
 FP_KEYS = ("embed_model", "dim", "normalized", "chunker", "chunk_size", "chunk_overlap")
@@ -108,12 +108,12 @@ class Store:
     def refresh(self, name: str, token: str | None) -> None:
         """Make the client see what another process wrote to `name` up to generation `token`.
 
-        The embedded client keeps serving the vector index it loaded (see rag/generation.py), so a
+        The embedded client keeps serving the vector index it loaded (see rag/index/generation.py), so a
         write by another process needs a new client; a Chroma server, or a write by this process
         (the same client), needs nothing. Called by every reader sharing this Store: the first one
         reconnects, the others find it done.
         """
-        from rag import generation
+        from rag.index import generation
 
         if self._fresh_as_of.get(name, "unset") == token:
             return

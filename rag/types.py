@@ -115,7 +115,7 @@ class Source:
         return {"n": self.n, "path": self.path, "page": self.page, "score": round(self.score, 4), "text": self.text}
 
     def near_dict(self) -> dict:
-        """As an "also near" entry (rag.sources): where it is and how close, without the text."""
+        """As an "also near" entry (rag.answer.sources): where it is and how close, without the text."""
         return {"path": self.path, "page": self.page, "score": round(self.score, 4)}
 
 
@@ -154,11 +154,11 @@ class Answer:
     citations_added: bool = False  # the model cited nothing; the citation check added [n] where it found support
     timings: Timings = field(default_factory=Timings)
     mode: str | None = None  # how the text was made: extract (quotes) | generate | both
-    spans: list = field(default_factory=list)  # rag.extract.Span: the quoted pieces, offsets into source text
+    spans: list = field(default_factory=list)  # rag.answer.extract.Span: the quoted pieces, offsets into source text
     note: str | None = None  # said to the user with the answer (e.g. the model's answer was replaced)
     generated: str | None = None  # the model's answer when quotes replaced it
     llm_error: str | None = None  # the LLM could not run: what failed and the fix
-    per_sentence: list = field(default_factory=list, repr=False)  # rag.verify.SentenceSupport of each sentence
+    per_sentence: list = field(default_factory=list, repr=False)  # rag.verify.check.SentenceSupport of each sentence
     # what retrieval searched for: the question as asked, or the standalone form of a follow-up
     # (`rewritten_query` is set only in that second case)
     searched_query: str | None = None

@@ -10,12 +10,12 @@ Each claim sentence gets a support score in 0..1 against a set of sources:
 - lex: weighted share of the sentence's content words (stopwords dropped, light stemming,
   prefix match) found in those sources; numbers, identifiers and names weigh more;
 - missing: numbers, identifiers (ZX-4471, TIME_WAIT), commands, flags and paths (`rag sync
-  --all`, --all, ~/.config/x; rag.verify_code) absent from those sources, and names absent
+  --all`, --all, ~/.config/x; rag.verify.code) absent from those sources, and names absent
   from every retrieved source - the commonest shape of a fluent hallucination, and one
   embeddings barely see. With PENALTY 0.5 and a threshold above 0.5, one such term flags
   the sentence whatever else matches. The commands, flags and paths no source has are also
   listed in `SentenceSupport.invented`: an answer telling a user to run what no source says
-  is worse than one unsupported sentence (rag.answer_mode falls back to the quote for it).
+  is worse than one unsupported sentence (rag.answer.mode falls back to the quote for it).
 
 A sentence is checked against its cited sources; if they fall short but the retrieved
 sources together support it, it is "miscited": flagged (a reader following the citation
@@ -28,7 +28,7 @@ restating the question are not special-cased: the question is not passed in, and
 restatement is usually supported by what retrieval found anyway.
 
 Calibration: tests/data/verify_cases.jsonl, 75 hand-labelled sentences (34 supported,
-37 unsupported, 4 miscited) over 8 short sources; `python -m tests.test_verify` prints
+37 unsupported, 4 miscited) over 8 short sources; `python -m tests.test_verify_check` prints
 precision / recall of "unsupported" (miscited counts as not unsupported):
     0.50: P 1.00 R 0.65 F1 0.787   (fp 0, fn 13)
     0.55: P 1.00 R 0.65 F1 0.787   (fp 0, fn 13)
@@ -49,17 +49,17 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING
-from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from rag.words import ABSTAINS
+from rag.text.words import ABSTAINS
 from rag.types import Source, Unsupported
-from rag.verify_code import CODE_KINDS, programs
-from rag.verify_text import (
+from rag.verify.code import CODE_KINDS, programs
+from rag.verify.text import (
     CITE_RE,
     WEIGHTS,
     Term,

@@ -1,4 +1,4 @@
-"""Commands, paths and flags in answer and source text, for the citation check (rag.verify_text).
+"""Commands, paths and flags in answer and source text, for the citation check (rag.verify.text).
 
 A small model answering "how do I ...?" writes fluent commands that no source has (`rag sync
 --all`, `~/.ragspace/config`): the words around them match the sources, so support by embedding and
@@ -19,10 +19,10 @@ for each directory above it.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 from collections.abc import Iterable
+from typing import NamedTuple
 
-from rag.words import FUNCTION_WORDS
+from rag.text.words import FUNCTION_WORDS
 
 CODE_KINDS = ("cmd", "flag", "path")
 

@@ -7,14 +7,14 @@ need markdown awareness (list items, headings, code) that punkt lacks.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from rag.verify_code import CODE_KINDS, Piece, block_pieces, code_pieces
-from rag.words import DISCOURSE_WORDS, FUNCTION_WORDS, SOURCE_WORDS
+from rag.text.words import DISCOURSE_WORDS, FUNCTION_WORDS, SOURCE_WORDS
+from rag.verify.code import CODE_KINDS, Piece, block_pieces, code_pieces
 
 MAX_RANGE = 20  # [1-20] is a citation range; [1-500] is not
-# how much a matched term counts; commands, flags and paths as much as numbers (rag.verify_code)
+# how much a matched term counts; commands, flags and paths as much as numbers (rag.verify.code)
 WEIGHTS = {"word": 1.0, "name": 1.5, "num": 2.0, "id": 2.0} | dict.fromkeys(CODE_KINDS, 2.0)
 
 # --- sentences -------------------------------------------------------------------------
@@ -249,7 +249,7 @@ def _word_terms(tok: str, first: bool, source: bool) -> list[Term]:
 
 
 def code_terms(block: str) -> list[Term]:
-    """The commands, flags and paths of a fenced code block (rag.verify_code)."""
+    """The commands, flags and paths of a fenced code block (rag.verify.code)."""
     return [_code_term(p) for p in block_pieces(block)]
 
 
@@ -261,7 +261,7 @@ def terms(text: str, source: bool = False, programs: set[str] | None = None) -> 
     """Content terms of a text, duplicates kept: commands, flags and paths first, then the words.
 
     `source` also indexes id parts and every word pair as a command head it contains; `programs`
-    are the programs the sources run, to find commands written in prose (rag.verify_code).
+    are the programs the sources run, to find commands written in prose (rag.verify.code).
     """
     text = CITE_RE.sub(" ", text)
     pieces, text = code_pieces(text, programs, source)

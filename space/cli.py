@@ -31,8 +31,9 @@ def _open(collection: str | None, chroma_url: str | None):
 
 def _embedder(settings, store):
     """The query embedder, refused when the collection was built with another model (scores would be noise)."""
+    from rag.index.store import Store, read_fingerprint
+
     from rag.app import build_embedder
-    from rag.store import Store, read_fingerprint
 
     embedder = build_embedder(settings)
     stored = read_fingerprint(store.get(settings.collection).metadata)
@@ -73,14 +74,15 @@ def map_cmd(
 
     print_map(space_map, written)
     if images is not None:
-        from rag.terminal import safe
+        from rag.text.terminal import safe
 
         print(safe(f"{len(images.ids)} images: {images.note}"))
 
 
 def _image_layer(settings, store, space_map, thumbs: bool):
     """The collection's images for the map (None when images are off); thumbnails only for HTML."""
-    from rag.image_decode import decode_image
+    from rag.models.image_decode import decode_image
+
     from space.image_map import Thumbnails, load_image_layer
 
     small = Thumbnails(lambda data: decode_image(data, max_pixels=settings.image_max_pixels)) if thumbs else None
@@ -204,7 +206,7 @@ def _similar_images(text, image, top_k, collection, chroma_url, as_json) -> None
 
         print_hits(found.chunks, f"nearest chunks to {image}")
     if found.note:
-        from rag.terminal import safe
+        from rag.text.terminal import safe
 
         print(safe(found.note))
 
@@ -304,7 +306,8 @@ def health_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Intrinsic health of the space: topic silhouette, anisotropy, hubness, length limit, domain mismatch."""
-    from rag.store import read_fingerprint
+    from rag.index.store import read_fingerprint
+
     from space.health import check_health
     from space.questions import load_questions
     from space.vectors import read_vectors

@@ -17,15 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.image_decode import BadImage, is_image_name, thumbnail_png
-from rag.image_search import images_collection
+from rag.models.image_decode import BadImage, is_image_name, thumbnail_png
+from rag.retrieval.image_search import images_collection
 
 if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
+    from rag.index.store import Store
 
     from rag.settings import Settings
-    from rag.store import Store
     from space.map import SpaceMap
 
 MAX_IMAGES = 5000  # points of the image layer; a sample above this
@@ -85,7 +85,8 @@ def load_image_layer(
 
     Reads the stored vectors only: no image model is loaded to draw the map.
     """
-    from rag.store import read_fingerprint
+    from rag.index.store import read_fingerprint
+
     from space.map import pca_basis
     from space.vectors import read_vectors
 
@@ -121,7 +122,7 @@ class Thumbnails:
     """
 
     def __init__(self, decode: Callable[[bytes], Image.Image] | None = None, size: int = 2000) -> None:
-        from rag.image_decode import decode_image
+        from rag.models.image_decode import decode_image
 
         self.decode = decode or decode_image
         self.size = size

@@ -3,23 +3,24 @@ and zero-shot classification of an image by labels (`rag space similar --images/
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
-from collections.abc import Sequence
+
+from rag.models.image_decode import BadImage
+from rag.retrieval.image_search import ImageHit, check_model, images_collection, search_images
 
 from rag.errors import ConfigError, EmptyCollection
-from rag.image_decode import BadImage
-from rag.image_search import ImageHit, check_model, images_collection, search_images
 from space.errors import SpaceError
 
 if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
+    from rag.index.store import Store
+    from rag.models.image_embedder import ImageEmbedder
 
-    from rag.image_embedder import ImageEmbedder
     from rag.settings import Settings
-    from rag.store import Store
     from space.similarity import Hit
 
 IMAGES_OFF = (
@@ -78,7 +79,7 @@ def text_to_images(settings: Settings, store: Store, emb: ImageEmbedder, text: s
 def image_to_all(settings: Settings, store: Store, emb: ImageEmbedder, path: Path, top_k: int) -> ImageNeighbours:
     """The images nearest an image file, and the nearest text chunks when the text collection was embedded
     with the same model (a text model's vectors live in another space: comparing them would be noise)."""
-    from rag.store import read_fingerprint
+    from rag.index.store import read_fingerprint
 
     checked_images(settings, store, emb)
     vector = emb.embed_images([load_image(emb, path)])[0]

@@ -14,9 +14,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     import numpy as np
+    from rag.index.store import Store
 
     from rag.settings import Settings
-    from rag.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rag.text.terminal import line, plain
 from rich.console import Console
 from rich.table import Table
 
-from rag.terminal import line, plain
 from space.vectors import preview
 
 if TYPE_CHECKING:

@@ -13,9 +13,9 @@ from space.vectors import open_collection, preview
 
 if TYPE_CHECKING:
     import numpy as np
+    from rag.index.store import Store
 
     from rag.settings import Settings
-    from rag.store import Store
 
 EmbedFn = Callable[[list[str]], "np.ndarray"]  # texts -> (n, dim) normalised float32
 VOCAB_SIZE = 2000  # terms drawn from the collection for `arithmetic`

@@ -11,8 +11,7 @@ from rag.errors import EmptyCollection
 
 if TYPE_CHECKING:
     import numpy as np
-
-    from rag.store import Store
+    from rag.index.store import Store
 
 PAGE = 5000  # rows per Chroma read by id: big enough to amortise a round trip, small enough for a server's limits
 PREVIEW_CHARS = 300

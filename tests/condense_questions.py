@@ -1,6 +1,6 @@
-"""Questions for tests/test_condense.py: standalone questions after unrelated history, and true follow-ups.
+"""Questions for tests/test_retrieval_condense.py: standalone questions after unrelated history, and true follow-ups.
 
-Written before the rules of rag/condense.py were tuned. The *_HELD_OUT lists were written at the same
+Written before the rules of rag/retrieval/condense.py were tuned. The *_HELD_OUT lists were written at the same
 time and not run while tuning: they are the held-out check (reported, asserted only with margin).
 """
 

@@ -65,7 +65,7 @@ def settings(isolated_home):
 @pytest.fixture(scope="session")
 def embedder(model_cache):
     """The real bundled all-MiniLM-L6-v2, loaded once for the whole run, in the pinned test precision."""
-    from rag.embedder import Embedder
+    from rag.models.embedder import Embedder
 
     emb = Embedder(precision=TEST_PRECISION, cache_dir=model_cache)
     _ = emb.model, emb.precision  # load and check the precision now (once per run: subprocesses share model_cache)
@@ -146,7 +146,7 @@ def tiny_clip(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def image_embedder(tiny_clip):
     """rag's ImageEmbedder over the tiny CLIP, loaded once for the run."""
-    from rag.image_embedder import ImageEmbedder
+    from rag.models.image_embedder import ImageEmbedder
 
     emb = ImageEmbedder(str(tiny_clip))
     _ = emb.model

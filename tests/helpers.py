@@ -5,9 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from rag.index.store import Store
+
 from ingest.pipeline import Sync
 from rag.settings import Settings
-from rag.store import Store
 
 DOCS = Path(__file__).resolve().parent / "data" / "docs"
 

@@ -65,10 +65,10 @@ def test_auto_quotes_for_the_bundled_model_without_generating(indexed, embedder)
 
 
 def test_the_quote_shows_before_its_citation_check_runs(indexed, embedder, monkeypatch):
-    import rag.verify
+    import rag.verify.check
 
-    checked, real = [], rag.verify.check_answer
-    monkeypatch.setattr(rag.verify, "check_answer", lambda *a, **k: checked.append(1) or real(*a, **k))
+    checked, real = [], rag.verify.check.check_answer
+    monkeypatch.setattr(rag.verify.check, "check_answer", lambda *a, **k: checked.append(1) or real(*a, **k))
     events = build_engine(indexed, embedder=embedder).stream("How tall is Olympus Mons?")
     first = next(events)
     assert isinstance(first, str) and "22 kilometres" in first and not checked  # shown, not yet checked

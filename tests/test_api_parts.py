@@ -65,7 +65,7 @@ def test_mode_is_forwarded_only_to_an_engine_that_has_it():
 
 
 def test_passage_comes_with_its_neighbours_stitched_in_order(tmp_path, embedder):
-    from rag.store import Store
+    from rag.index.store import Store
 
     docs = copy_docs(tmp_path / "docs")
     settings = Settings(home=tmp_path / "home", collection="small-chunks", chunk_size=24, chunk_overlap=6)

@@ -1,4 +1,4 @@
-"""rag.child_check: a child's death is a result, and the per-machine records the LLM probe and the
+"""rag.models.child_check: a child's death is a result, and the per-machine records the LLM probe and the
 precision check keep are read back, including files written before this module existed."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from rag.models import precision
+from rag.models.child_check import read_record, remember, run_child, signal_name
 
-from rag import precision
-from rag.child_check import read_record, remember, run_child, signal_name
 from rag.llm import probe
 from rag.llm.probe import ProbeResult, probe_key, probe_model
 
@@ -66,7 +66,7 @@ def test_an_old_llm_probe_record_is_still_read(tmp_path: Path, monkeypatch: pyte
     model = tmp_path / "model.gguf"
     model.write_bytes(b"GGUF stand-in: only its size and mtime enter the key")
     entry = {"ok": True, "detail": "loads and writes a token", "fix": "", "seconds": 2.5, "system_info": "AVX2 = 1"}
-    # the format rag.llm.probe wrote before rag.child_check: indent 1, fields in dataclass order
+    # the format rag.llm.probe wrote before rag.models.child_check: indent 1, fields in dataclass order
     (tmp_path / "llm-probe.json").write_text(json.dumps({probe_key(model, 1): entry}, indent=1))
     monkeypatch.setattr(probe, "_memo", {})
     monkeypatch.setattr(probe, "_run_child", lambda argv: pytest.fail("a remembered success must not run the child"))

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rag.index.lexical import LexicalIndex
+from rag.index.store import FP_PREFIX, Store, read_fingerprint
 
 from ingest.chunking import PageText
 from ingest.headers import HEADER_PIECES, doc_title
 from ingest.pipeline import make_chunker
-from rag.lexical import LexicalIndex
-from rag.store import FP_PREFIX, Store, read_fingerprint
 from tests.helpers import stored, sync
 
 HEADERS = Path(__file__).resolve().parent / "data" / "headers"

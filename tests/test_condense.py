@@ -1,4 +1,4 @@
-"""Follow-up questions: only a question that depends on the conversation is rewritten (rag/condense.py).
+"""Follow-up questions: only a question that depends on the conversation is rewritten (rag/retrieval/condense.py).
 
 The rules are tested alone (no models), then through the real engine over the real samples
 collection: a standalone question after unrelated history retrieves exactly what it retrieves
@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rag.retrieval.condense import depends_on_history, follow_up_kind, heuristic_condense, subject
 
-from rag.condense import depends_on_history, follow_up_kind, heuristic_condense, subject
 from rag.engine import Engine
 from rag.llm import resolve_llm
 from rag.settings import Settings
@@ -129,7 +129,7 @@ def same_sources(engine, earlier: str, question: str) -> bool:
 def resolves(engine, earlier: str, question: str, word: str, path: str) -> bool:
     answer = engine.ask(question, turn(earlier, engine.ask(earlier).text))
     searched = answer.searched_query or ""
-    # the file retrieval ranked first: sources are listed by cosine (rag.sources), hybrid ranks by fusion
+    # the file retrieval ranked first: sources are listed by cosine (rag.answer.sources), hybrid ranks by fusion
     first = max(answer.sources, key=lambda s: s.score if s.fused_score is None else s.fused_score)
     return answer.rewritten_query == searched and word.lower() in searched.lower() and Path(first.path).name == path
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from rag.models.embedder import Embedder
 
-from rag.embedder import Embedder
 from tests.helpers import stored, sync
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rag.index.store import Store
 
 from rag.app import build_engine
 from rag.errors import CollectionNotFound, EmptyCollection, QuestionError
 from rag.llm import resolve_llm
 from rag.settings import Settings
-from rag.store import Store
 from tests.helpers import copy_docs, sync
 from tests.ollama_standin import OllamaStandin, StandinConfig
 

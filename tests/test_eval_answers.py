@@ -318,9 +318,10 @@ def test_generate_cloze_from_docs_records_sources_and_off_corpus_questions(
     assert [q.answerable for q in items[3:]] == [False, False]
     assert all(q.extra["generator"] == "off-corpus" and "best_score" in q.extra for q in items[3:])
     # the same seed over the same collection gives the same set (in-process: a second CLI start is slow)
+    from rag.index.store import Store
+
     from eval.answers import docs_collection
     from eval.generate import generate_qa
-    from rag.store import Store
 
     settings = Settings(home=isolated_home, collection=docs_collection(DATA / "docs"))
     again = generate_qa(settings, embedder, Store(settings), n=3, unanswerable=2, seed=7, method="cloze")

@@ -16,9 +16,9 @@ import pytest
 
 from eval import metrics_answers as M
 from eval.answers import AnswersConfig, ask_and_score
+from eval.compare import compare_runs, format_comparison
 from eval.generate import OFF_CORPUS, generate_qa, off_corpus
 from eval.qa import QAItem
-from eval.compare import compare_runs, format_comparison
 from eval.report import write_reports
 from eval.stats import bootstrap_ci, overlap
 from eval.summary import diagnose, summarize
@@ -54,8 +54,9 @@ def test_off_corpus_questions_are_kept_whatever_they_score() -> None:
 
 def test_generated_set_includes_an_unanswerable_question_the_engine_answers(tmp_path: Path, settings, embedder):
     """A corpus that happens to answer a pool question: it stays in the set, and the engine answers it."""
-    from rag.retriever import Retriever
-    from rag.store import Store
+    from rag.index.store import Store
+    from rag.retrieval.retriever import Retriever
+
     from tests.helpers import sync
 
     docs = tmp_path / "docs"
@@ -78,8 +79,9 @@ def test_generated_set_includes_an_unanswerable_question_the_engine_answers(tmp_
 
 
 def test_too_many_unanswerable_questions_is_refused(settings, embedder) -> None:
+    from rag.index.store import Store
+
     from eval.runs import EvalError
-    from rag.store import Store
 
     with pytest.raises(EvalError, match="general-knowledge"):
         generate_qa(settings, embedder, Store(settings), n=1, unanswerable=len(OFF_CORPUS) + 1, method="cloze")
@@ -110,7 +112,7 @@ def test_miscited_sentence_lowers_citation_support(embedder) -> None:
     sources = [_source(1, MARS, "/d/mars.md"), _source(2, BREAD, "/d/bread.md")]
     right = "Mars has two small moons, Phobos and Deimos [1]."
     miscited = "Its red colour comes from iron oxide in the dust [2]."  # true, but bread.md does not say it
-    from rag.verify import check_answer
+    from rag.verify.check import check_answer
 
     statuses = [r.status for r in check_answer(f"{right} {miscited}", sources, embedder).per_sentence]
     assert statuses == ["supported", "miscited"]
@@ -191,7 +193,8 @@ def test_generated_question_timeout_loses_only_that_metric(tmp_path: Path, embed
 
 
 def test_generate_qa_survives_llm_timeouts(settings, embedder, monkeypatch) -> None:
-    from rag.store import Store
+    from rag.index.store import Store
+
     from tests.conftest import DATA
     from tests.helpers import sync
 

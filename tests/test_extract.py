@@ -1,4 +1,4 @@
-"""Quoted answers (rag/extract.py): the right sentence, exact offsets, short, and "not answered" when it is not.
+"""Quoted answers (rag/answer/extract.py): the right sentence, exact offsets, short, and "not answered" when it is not.
 
 Real parts: the bundled embedding model, a real Chroma collection over tests/data/extract/docs, and
 the engine's own retrieval. No LLM is involved in quoting.
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rag.answer.answered import missing_terms, question_type
+from rag.answer.extract import SentenceVectors, extract_answer
 
 from rag.app import build_engine
-from rag.answered import missing_terms, question_type
-from rag.extract import SentenceVectors, extract_answer
 from rag.settings import Settings
 from rag.types import Source
 from tests.helpers import sync
@@ -164,7 +164,7 @@ def test_long_sources_embed_only_the_sentences_worth_scoring(embedder):
     """Five long chunks: embedding every sentence costs more than the quote's budget, so only the
     sentences sharing the question's rarer words (and the best one's neighbours) are embedded,
     and the quote is the same one scoring every sentence finds."""
-    import rag.extract as extract
+    import rag.answer.extract as extract
 
     filler = [
         f"Plot {i} of the survey recorded ordinary weather and routine maintenance of the fences." for i in range(30)
@@ -194,7 +194,7 @@ def test_long_sources_embed_only_the_sentences_worth_scoring(embedder):
 def test_too_few_missing_words_to_refuse_cost_no_model_call():
     """A third of the asked words must be absent to say "not answered": one missing word of four
     cannot refuse, paraphrase or not, so it is not embedded (each call costs ~15 ms on 2 cores)."""
-    from rag.answered import why_unanswered
+    from rag.answer.answered import why_unanswered
 
     text = "The hermit crabs on the northern beach moved into glass bottles after the storm."
     sent = type("Pick", (), {"text": text, "vector": np.ones(3) / 3**0.5})()

@@ -1,11 +1,11 @@
-"""Focusing sources on the question before a small model reads them (rag/focus.py, Engine.focus)."""
+"""Focusing sources on the question before a small model reads them (rag/answer/focus.py, Engine.focus)."""
 
 from __future__ import annotations
 
 import pytest
+from rag.answer.focus import GAP, focus_texts
 
 from rag.app import build_engine
-from rag.focus import GAP, focus_texts
 from tests.helpers import sync
 
 LONG = (

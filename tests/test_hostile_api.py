@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from rag.serving.hosts import allowed_hosts, host_name
 
-from rag.hosts import allowed_hosts, host_name
 from rag.settings import Settings
 from tests.api_server import rag_serve, server_env
 from tests.helpers import sync

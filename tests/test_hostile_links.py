@@ -8,10 +8,10 @@ import os
 from pathlib import Path
 
 import pytest
+from rag.index.store import Store
 
 from ingest.walk import iter_files
 from rag.settings import Settings
-from rag.store import Store
 from tests.helpers import by_path, stored, sync
 from tests.test_cli import rag
 from ui import documents as ui_docs

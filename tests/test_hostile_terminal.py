@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 import re
 
-from rag.terminal import SafeLogRecord, line, plain, safe
+from rag.text.terminal import SafeLogRecord, line, plain, safe
+
 from tests.test_cli import rag
 
 # every control a terminal acts on: C0 except newline and tab, DEL, and the C1 range (0x9b is a one-byte CSI)

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from rag.image_decode import BadImage, decode_image
+from rag.models.image_decode import BadImage, decode_image
 
 
 def png_bytes(size=(40, 30), color=(200, 30, 30), mode="RGB") -> bytes:
@@ -172,17 +171,19 @@ def test_classify_needs_two_labels(image_embedder):
 
 
 def test_a_text_only_model_is_refused_as_image_model(embedder):
+    from rag.models.embedder import bundled_model_path
+    from rag.models.image_embedder import ImageEmbedder
+
     from rag.errors import ModelError
-    from rag.image_embedder import ImageEmbedder
-    from rag.embedder import bundled_model_path
 
     with pytest.raises(ModelError, match="not a CLIP-style image model"):
         _ = ImageEmbedder(str(bundled_model_path())).model
 
 
 def test_a_missing_local_model_names_the_fix(tmp_path):
+    from rag.models.image_embedder import ImageEmbedder
+
     from rag.errors import ModelError
-    from rag.image_embedder import ImageEmbedder
 
     with pytest.raises(ModelError, match="image_model"):
         _ = ImageEmbedder(str(tmp_path)).model  # an existing but empty folder: never fetched from anywhere

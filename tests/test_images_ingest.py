@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rag.index.store import Store
+from rag.retrieval.image_search import images_collection, images_for_answer, search_images
 
-from rag.image_search import images_collection, images_for_answer, search_images
 from rag.settings import Settings
-from rag.store import Store
 from tests.helpers import DOCS, sync
 from tests.test_images import claimed_size_png
 
@@ -165,8 +165,9 @@ def test_remove_drops_images_too(folder, img_settings, embedder, image_embedder)
 
 
 def test_another_image_model_is_refused_until_rebuilt(folder, img_settings, embedder, image_embedder, tmp_path):
+    from rag.models.image_embedder import ImageEmbedder
+
     from rag.errors import FingerprintMismatch
-    from rag.image_embedder import ImageEmbedder
     from tests.tiny_clip import build_tiny_clip
 
     run(img_settings, embedder, image_embedder, [folder])
@@ -271,7 +272,8 @@ def test_pictures_inside_pdf_and_docx_are_indexed_with_their_page(tmp_path, img_
 def test_an_image_finds_text_chunks_when_the_text_shares_the_clip_space(
     folder, tiny_clip, image_embedder, isolated_home
 ):
-    from rag.embedder import Embedder
+    from rag.models.embedder import Embedder
+
     from space.images import image_to_all
 
     s = Settings(home=isolated_home, collection="test", embed_model=str(tiny_clip), image_model=str(tiny_clip))

@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
+from rag.index.store import REBUILD_SUFFIX, Store
 
 from ingest.pipeline import remove_paths
 from rag.errors import ConfigError, FingerprintMismatch
-from rag.store import REBUILD_SUFFIX, Store
 from tests.helpers import by_path, stored, sync
 
 

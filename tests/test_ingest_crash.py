@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+from rag.index.lexical import LexicalIndex
+from rag.index.store import Store
 
-from rag.lexical import LexicalIndex
 from rag.settings import Settings
-from rag.store import Store
 from tests.helpers import stored
 
 pytestmark = pytest.mark.slow

@@ -9,14 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from rag.index.lexical import LexicalIndex, table_keys
+from rag.index.store import OWNER_HOST, OWNER_PID, REBUILD_SUFFIX, Store
+from rag.retrieval.retriever import Retriever
 
 import ingest.walk
 from ingest.manifest import Manifest
 from ingest.pipeline import Sync, remove_paths
 from rag.errors import StoreError
-from rag.lexical import LexicalIndex, table_keys
-from rag.retriever import Retriever
-from rag.store import OWNER_HOST, OWNER_PID, REBUILD_SUFFIX, Store
 from tests.helpers import by_path, stored, sync
 
 

@@ -8,12 +8,12 @@ import sys
 
 import numpy as np
 import pytest
+from rag.index.store import Store, merged_precision, read_fingerprint
+from rag.models import precision
+from rag.models.embedder import Embedder
+from rag.models.precision import RECORD_FILE, Verdict, decide, machine_key, native_bf16, resolve
 
-from rag import precision
-from rag.embedder import Embedder
 from rag.errors import ModelError
-from rag.precision import RECORD_FILE, Verdict, decide, machine_key, native_bf16, resolve
-from rag.store import Store, merged_precision, read_fingerprint
 from tests.helpers import sync
 
 # Stand-in for a CPU that reports AMX but kills any process using it: a child that dies of SIGILL.
@@ -74,8 +74,8 @@ def test_fp32_setting_runs_no_check(tmp_path):
 def test_auto_on_this_machine_is_measured_in_a_child_and_remembered(embedder, tmp_path):
     """The real check with the bundled model. On an AVX2-only CPU (this build machine) it must say fp32,
     without a timed child (bf16 could only be emulated); asking for bf16 runs the real child check."""
-    from rag.child_check import cpu_flags
-    from rag.precision import native_bf16, torch_report
+    from rag.models.child_check import cpu_flags
+    from rag.models.precision import native_bf16, torch_report
 
     native = native_bf16(cpu_flags(), torch_report()[1])
     v = resolve("auto", embedder._location, tmp_path, probe_cmd=None if native else NEVER)
@@ -126,7 +126,7 @@ def test_precision_is_in_the_fingerprint_and_a_mix_is_recorded_not_refused(
 
     (folder / "b.txt").write_text("Mars has two small moons, Phobos and Deimos.")
     bf16 = sharing(embedder, "bf16", model_cache)
-    with caplog.at_level(logging.WARNING, logger="rag.store"):
+    with caplog.at_level(logging.WARNING, logger="rag.index.store"):
         report = sync(settings, bf16, [folder])  # no FingerprintMismatch: no rebuild is forced
     assert [f.status.value for f in report.files] == ["unchanged", "ingested"]
     assert read_fingerprint(Store(settings).get(settings.collection).metadata)["embed_precision"] == "bf16+fp32"

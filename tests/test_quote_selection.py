@@ -1,4 +1,4 @@
-"""Which sentence the quote picks (rag/extract.py, rag/quote_signals.py): the one that answers, not the one
+"""Which sentence the quote picks (rag/answer/extract.py, rag/answer/quote_signals.py): the one that answers, not the one
 that restates the question.
 
 Real parts: the bundled embedding model (the `embedder` fixture), and for the samples a real Chroma
@@ -8,9 +8,9 @@ collection built the way `make run` builds it.
 from __future__ import annotations
 
 import pytest
+from rag.answer.extract import SentenceVectors, extract_answer
+from rag.answer.quote_signals import asks_kinds, is_aim, is_background, is_list, is_question_line, number_strength, term
 
-from rag.extract import SentenceVectors, extract_answer
-from rag.quote_signals import asks_kinds, is_aim, is_background, is_list, is_question_line, number_strength, term
 from rag.types import Source
 
 FORMATS = "plain text, markdown, restructuredtext, html, pdf"

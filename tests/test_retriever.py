@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rag.index.lexical import LexicalIndex, match_expression
+from rag.index.store import Store
+from rag.retrieval.retriever import NO_THRESHOLD, Retriever, glob_matches
 
 from ingest.pipeline import remove_paths
 from rag.errors import CollectionNotFound
-from rag.lexical import LexicalIndex, match_expression
-from rag.retriever import NO_THRESHOLD, Retriever, glob_matches
 from rag.settings import Settings
-from rag.store import Store
 from tests.helpers import stored, sync
 
 # Measured with all-MiniLM-L6-v2 on tests/data/docs: on-topic best cosines 0.47-0.73, the best
@@ -116,7 +116,7 @@ def test_the_threshold_drops_off_topic_matches(retriever):
 @pytest.mark.parametrize("in_chroma", [False, True], ids=["post-filter", "chroma-filter"])
 def test_path_glob_restricts_results(retriever, glob, expected, in_chroma, monkeypatch):
     if in_chroma:  # as for a selective glob over a large collection
-        monkeypatch.setattr("rag.retriever.MAX_POST_FILTER", 0)
+        monkeypatch.setattr("rag.retrieval.retriever.MAX_POST_FILTER", 0)
     for hybrid in (False, True):
         got = retriever.search("volcano error bread", top_k=10, threshold=NO_THRESHOLD, path_glob=glob, hybrid=hybrid)
         assert set(names(got)) == expected

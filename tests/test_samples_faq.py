@@ -47,7 +47,7 @@ def test_default_path_answers_the_faq(engine, question):
 
 
 # Questions a new user types, in their own words (not the FAQ's headings), with what a right answer
-# must contain. Written before tuning rag/extract.py's "is it answered" rules on them, so the count
+# must contain. Written before tuning rag/answer/extract.py's "is it answered" rules on them, so the count
 # below is what that tuning reached on this set (12 of 28 before it), not a held-out score.
 PARAPHRASES = {
     "Which file types can ragspace read?": "pdf",
@@ -88,7 +88,7 @@ UNANSWERABLE = [q["question"] for q in TUNE if not q["answerable"]]
 # What the suite measured (fp32; OMP_NUM_THREADS 1 and 2 and bf16 forced gave the same): ANSWERED of len(EVERYDAY) not
 # refused, RIGHT of them with the key fact, REFUSED of len(UNANSWERABLE) refused. Each assertion leaves
 # ROOM questions of slack, so a question or two whose decision sits near its edge on another CPU kind
-# (or a better quote from rag/extract.py) cannot fail the suite.
+# (or a better quote from rag/answer/extract.py) cannot fail the suite.
 ANSWERED, RIGHT, REFUSED, ROOM = 56, 40, 11, 4
 
 
@@ -131,7 +131,8 @@ def test_key_terms_match_the_documents_words_by_meaning(embedder):
     Measured: "price" ~ "cost" 0.74, "directory" ~ "folder" 0.80, both clear of WORD_NEAR 0.65;
     "banana" is nowhere near any of them (< 0.4).
     """
-    from rag.answerability import WORD_NEAR, WordVectors, unmatched
+    from rag.answer.answerability import WORD_NEAR, WordVectors, unmatched
+
     from rag.types import Source
 
     words = WordVectors(embedder.embed)

@@ -1,4 +1,4 @@
-"""The sources an answer lists (rag/sources.py): numbered 1..n by score, far weaker ones "also near".
+"""The sources an answer lists (rag/answer/sources.py): numbered 1..n by score, far weaker ones "also near".
 
 Pure cases on hand-made Sources, then the engine over a real collection (tests/data/extract/docs,
 the bundled embedding model, real Chroma) with hybrid ranking, whose fused order is not the
@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 
 import pytest
-
+from rag.answer.sources import arrange, floor_of
 from rich.console import Console
 
 from rag.app import build_engine
 from rag.report import print_answer
 from rag.settings import Settings
-from rag.sources import arrange, floor_of
 from rag.types import Source
 from tests.conftest import DATA
 from tests.helpers import sync

@@ -16,9 +16,9 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
+from rag.index.store import Store
 
 from rag.settings import Settings
-from rag.store import Store
 from space.errors import SpaceError
 
 SPACE_DOCS = Path(__file__).resolve().parent / "data" / "space"

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from rag.index.store import Store
+from rag.retrieval.retriever import Retriever
 
-from rag.retriever import Retriever
-from rag.store import Store
 from tests.helpers import sync
 
 pytestmark = pytest.mark.slow

@@ -76,9 +76,9 @@ def test_tls_options_are_checked(tmp_path, capsys):
 
 def test_the_ui_serves_https_with_a_certificate(tmp_path, embedder):
     import httpx
+    from rag.index.store import Store
 
     from rag.settings import Settings
-    from rag.store import Store
     from tests.conftest import free_port
     from ui.app import build_ui, serve
 

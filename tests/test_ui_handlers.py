@@ -8,17 +8,18 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from rag.index.store import Store
+from rag.serving.hosts import is_loopback
 
 from rag.app import build_engine
 from rag.errors import ConfigError
 from rag.settings import Settings
-from rag.store import Store
 from rag.types import Answer, Source, Unsupported
 from tests.conftest import DATA, free_port
 from tests.ollama_standin import OllamaStandin, StandinConfig
 from ui import documents as docs
 from ui import handlers, render
-from ui.config import check_bind, is_loopback, parse_auth
+from ui.config import check_bind, parse_auth
 from ui.uploads import UploadLimits, safe_name, safe_relative, save_uploads, upload_dir
 
 UI_DATA = DATA / "ui"

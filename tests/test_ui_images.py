@@ -6,10 +6,10 @@ import shutil
 
 import numpy as np
 import pytest
+from rag.index.store import Store
 
 from rag.app import build_engine
 from rag.settings import Settings
-from rag.store import Store
 from tests.conftest import DATA, free_port
 from tests.test_images_ingest import COLORS, write_image
 from ui import handlers, render
@@ -56,8 +56,10 @@ def test_the_sources_panel_shows_the_nearest_images_as_thumbnails(chat, embedder
 
 
 def test_an_image_name_is_text_never_markup_and_a_vanished_file_is_still_listed():
-    from rag.image_search import ImageHit
-    from ui.images import ShownImage, images_html
+    from rag.retrieval.image_search import ImageHit
+
+    from ui.images import ShownImage
+    from ui.render import images_html
 
     html = images_html([ShownImage(ImageHit("img-1", "/pics/<b>bold</b>.png", 0.5), None)])
     assert "&lt;b&gt;bold&lt;/b&gt;.png" in html and "<b>bold" not in html and "not readable" in html

@@ -9,10 +9,10 @@ import weakref
 from pathlib import Path
 
 import pytest
+from rag.index.store import Store
 
 from rag.errors import ConfigError
 from rag.settings import Settings
-from rag.store import Store
 from tests.conftest import DATA, free_port
 from tests.ollama_standin import OllamaStandin, StandinConfig
 from ui import documents as docs

@@ -11,11 +11,11 @@ import shutil
 
 import numpy as np
 import pytest
+from rag.index.store import Store
 
 from rag.app import build_engine
 from rag.errors import EmptyCollection
 from rag.settings import Settings
-from rag.store import Store
 from rag.types import Answer
 from tests.conftest import DATA, free_port
 from ui import documents as docs

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rag.index.store import Store
+from rag.retrieval.image_search import images_collection
 
 from rag.app import build_engine
-from rag.image_search import images_collection
 from rag.settings import Settings
-from rag.store import Store
 from tests.conftest import DATA, free_port
 from tests.test_images_ingest import COLORS, rag, write_image
 from ui import documents as docs
@@ -55,7 +55,7 @@ def apart(tmp_path_factory, embedder, image_embedder, tiny_clip):
 @pytest.fixture(scope="module")
 def together(tmp_path_factory, image_embedder, tiny_clip):
     """Text chunks and images both embedded by the tiny CLIP: one space."""
-    from rag.embedder import Embedder
+    from rag.models.embedder import Embedder
 
     clip_text = Embedder(str(tiny_clip))
     return make_world(tmp_path_factory.mktemp("space-img-1"), clip_text, image_embedder, tiny_clip, shared=True)
@@ -199,7 +199,8 @@ def test_the_last_chat_question_rings_its_nearest_images_when_the_tab_opens(apar
 
 
 def test_images_of_another_image_model_stay_drawn_but_are_not_ringed(apart, tmp_path):
-    from rag.image_embedder import ImageEmbedder
+    from rag.models.image_embedder import ImageEmbedder
+
     from tests.tiny_clip import build_tiny_clip
 
     s, store, _, first = apart

@@ -11,10 +11,10 @@ import zipfile
 
 import numpy as np
 import pytest
+from rag.index.store import Store
+from rag.retrieval.image_search import images_collection, search_images
 
-from rag.image_search import images_collection, search_images
 from rag.settings import Settings
-from rag.store import Store
 from tests.conftest import DATA, free_port
 from tests.test_images_ingest import write_image
 from ui import documents as docs

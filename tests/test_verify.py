@@ -1,7 +1,7 @@
 """Citation check: sentence splitting, citation parsing, support scoring and its calibration.
 
-`python -m tests.test_verify` prints precision / recall of "unsupported" detection on
-tests/data/verify_cases.jsonl at several thresholds (the table in rag/verify.py).
+`python -m tests.test_verify_check` prints precision / recall of "unsupported" detection on
+tests/data/verify_cases.jsonl at several thresholds (the table in rag/verify/check.py).
 """
 
 from __future__ import annotations
@@ -9,19 +9,19 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from rag.types import Source
-from rag.verify import (
+from rag.verify.check import (
     DEFAULT_THRESHOLD,
     attach_citations,
     check_answer,
     parse_citations,
     split_sentences,
 )
+
+from rag.types import Source
 from tests.conftest import DATA
 
 CASES = DATA / "verify_cases.jsonl"
-# Measured at the default threshold: F1 0.879, precision 1.00, recall 0.78 (rag/verify.py).
+# Measured at the default threshold: F1 0.879, precision 1.00, recall 0.78 (rag/verify/check.py).
 MIN_F1, MIN_PRECISION = 0.84, 0.95
 
 MARS = (
@@ -307,7 +307,7 @@ def test_calibration_set_reaches_the_measured_quality(embedder):
 
 
 if __name__ == "__main__":
-    from rag.embedder import Embedder
+    from rag.models.embedder import Embedder
 
     emb = Embedder()
     labels = [c["label"] for c in load_cases()[1]]

@@ -1,4 +1,4 @@
-"""Commands, flags, paths, numbers and names an answer has and no source has are flagged (rag/verify_code.py).
+"""Commands, flags, paths, numbers and names an answer has and no source has are flagged (rag/verify/code.py).
 
 Unit cases through `check_answer` with the real bundled embedding model, then the engine: a real
 collection over tests/data/extract/docs (the `vaultsync` guide) and the real Ollama backend talking
@@ -10,11 +10,11 @@ installed here).
 from __future__ import annotations
 
 import pytest
+from rag.verify.check import check_answer
 
 from rag.app import build_engine
 from rag.settings import Settings
 from rag.types import Source
-from rag.verify import check_answer
 from tests.conftest import DATA
 from tests.helpers import sync
 from tests.ollama_standin import OllamaStandin, StandinConfig

@@ -158,8 +158,9 @@ def test_the_lock_is_reentrant_for_its_thread_and_excludes_other_threads(tmp_pat
 
 
 def test_a_sync_waits_for_the_holder_and_says_who(tmp_path, settings, embedder):
+    from rag.index.store import Store
+
     from ingest.pipeline import Sync
-    from rag.store import Store
 
     corpus = small_corpus(tmp_path / "corpus", n=2)
     holder = start_holder(settings.home, settings.collection)
@@ -185,7 +186,8 @@ def test_a_sync_waits_for_the_holder_and_says_who(tmp_path, settings, embedder):
 
 
 def test_a_ui_upload_waits_for_another_writer_and_shows_who(tmp_path, settings, embedder):
-    from rag.store import Store
+    from rag.index.store import Store
+
     from ui.documents import ingest_uploads
     from ui.uploads import UploadLimits
 

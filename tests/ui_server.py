@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from rag.index.store import Store
 
 from rag.settings import Settings
-from rag.store import Store
 from tests.conftest import TEST_PRECISION, free_port
 
 

@@ -116,8 +116,9 @@ def _chat_tab(gr, ev: Events, session) -> None:
 
 
 def _documents_tab(gr, ev: Events, session, status) -> dict:
+    from rag.models.image_decode import IMAGE_SUFFIXES
+
     from ingest.loaders import SUPPORTED_SUFFIXES
-    from rag.image_decode import IMAGE_SUFFIXES
 
     collection = gr.Dropdown(
         label="Collection (type a new name and press Enter to create one)",
@@ -280,10 +281,9 @@ def serve(
 
 
 def _host_guard(host: str, extra: list[str]):
-    """The same Host check as `rag serve` (rag/hosts.py) on every Gradio route: 421 for other names."""
+    """The same Host check as `rag serve` (rag/serving/hosts.py) on every Gradio route: 421 for other names."""
+    from rag.serving.hosts import HostGuard, allowed_hosts
     from starlette.middleware import Middleware
-
-    from rag.hosts import HostGuard, allowed_hosts
 
     return Middleware(HostGuard, allowed=allowed_hosts(host, extra))
 

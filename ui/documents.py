@@ -70,8 +70,9 @@ def collections(store) -> list[str]:
 
 def list_documents(settings: Settings, store, collection: str) -> list[Document]:
     """The files indexed in `collection` (none when it does not exist yet), by path."""
+    from rag.retrieval.image_search import images_collection
+
     from ingest.manifest import Manifest
-    from rag.image_search import images_collection
 
     found: dict[str, Document] = {}
     # image files live in the image collection's manifest (an image counts as one "chunk"); a PDF with

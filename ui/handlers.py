@@ -245,7 +245,7 @@ def set_options(
     mode: str | None = None,
 ) -> Session:
     """The session with new answer settings (sliders send floats)."""
-    from rag.answer_mode import MODES
+    from rag.answer.mode import MODES
 
     opts = ChatOptions(
         int(top_k),

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.image_decode import BadImage, thumbnail_png
+from rag.models.image_decode import BadImage, thumbnail_png
 
 if TYPE_CHECKING:
-    from rag.image_embedder import ImageEmbedder
-    from rag.image_search import ImageHit
+    from rag.index.store import Store
+    from rag.models.image_embedder import ImageEmbedder
+    from rag.retrieval.image_search import ImageHit
+
     from rag.settings import Settings
-    from rag.store import Store
     from rag.types import Answer
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ def shown_images(
     settings: Settings, store: Store, embedder: ImageEmbedder | None, collection: str, question: str, answer: Answer
 ) -> list[ShownImage]:
     """Matching images of an answered question with thumbnails; [] when images are off or none passes."""
-    from rag.image_search import images_for_answer
+    from rag.retrieval.image_search import images_for_answer
 
     if embedder is None:
         return []

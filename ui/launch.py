@@ -57,7 +57,7 @@ def chat_command(
         auth: `user:password` (default RAG_AUTH); `rag chat` never takes it from the command line.
         auth_file: a file holding `user:password` (wins over `auth`).
         ssl_certfile, ssl_keyfile: PEM certificate and key: serve https (default settings').
-        allowed_hosts: Host names answered besides loopback (default settings'; rag/hosts.py).
+        allowed_hosts: Host names answered besides loopback (default settings'; rag/serving/hosts.py).
         llm: LLM spec for new sessions (auto, embedded, ollama:MODEL).
         chroma_url: a Chroma server instead of the embedded store.
         block: serve until interrupted (False: return once the server runs, for tests).

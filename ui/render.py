@@ -10,10 +10,11 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
-from rag.sources import by_file
+from rag.answer.sources import by_file
+
 from rag.types import Answer, IngestReport, Source
 from ui.handlers import Session, Status, Turn
-from ui.images import images_html
+from ui.render import images_html
 from ui.uploads import SavedUploads
 
 # markdown that could fetch (images), link (brackets) or show entities raw (code) is neutralised
@@ -96,7 +97,7 @@ def _split_flagged(s: str, flagged: dict[str, str]) -> list[tuple[str, str | Non
 
 
 def _segment(piece: str, reason: str | None, turn_no: int, valid: set[int]) -> str:
-    from rag.verify_text import CITE_RE, marker_numbers
+    from rag.verify.text import CITE_RE, marker_numbers
 
     parts, pos = [], 0
     for m in CITE_RE.finditer(piece):
@@ -172,7 +173,7 @@ def sources_html(session: Session) -> str:
 
 
 def also_near_html(near: list[Source]) -> str:
-    """Passages retrieved but far below the best (rag.sources): named, not listed as sources."""
+    """Passages retrieved but far below the best (rag.answer.sources): named, not listed as sources."""
     if not near:
         return ""
     names = ", ".join(
@@ -215,7 +216,7 @@ def highlight(passage: str, spans: list[tuple[int, int]]) -> str:
 
 def cited_spans(answer: Answer, source: Source) -> list[tuple[int, int]]:
     """Sentences of `source` that the answer sentences citing it draw on (most shared words)."""
-    from rag.verify_text import parse_citations, split_sentences, terms
+    from rag.verify.text import parse_citations, split_sentences, terms
 
     if answer.spans:  # quotes: the exact pieces the extract took
         return sorted((sp.start, sp.end) for sp in answer.spans if sp.n == source.n)

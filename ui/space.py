@@ -24,8 +24,8 @@ from ui.handlers import Session, Turn, empty_collection_help
 
 if TYPE_CHECKING:
     import numpy as np
+    from rag.retrieval.image_search import ImageHit
 
-    from rag.image_search import ImageHit
     from space.image_map import ImageLayer, Thumbnails
     from space.map import SpaceMap
 
@@ -263,7 +263,8 @@ def health(settings: Settings, store, collection: str, session: Session, embedde
     Raises:
         RagError: the collection is missing or empty.
     """
-    from rag.store import read_fingerprint
+    from rag.index.store import read_fingerprint
+
     from space.health import check_health
     from space.vectors import read_vectors
 

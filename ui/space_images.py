@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ui.space import SpaceView
 
 log = logging.getLogger(__name__)
-IMAGE_K = 3  # as many as the chat shows next to an answer (rag/image_search.py)
+IMAGE_K = 3  # as many as the chat shows next to an answer (rag/retrieval/image_search.py)
 
 
 def image_layer(settings: Settings, store, space_map: SpaceMap, thumbs: Thumbnails | None) -> ImageLayer | None:
@@ -40,7 +40,7 @@ def image_layer(settings: Settings, store, space_map: SpaceMap, thumbs: Thumbnai
 
 def with_nearest_images(view: SpaceView, image_embedder, store, k: int = IMAGE_K) -> SpaceView:
     """The view with the shown question's `k` nearest images (computed once per shown question)."""
-    from rag.image_search import check_model, images_collection, search_images
+    from rag.retrieval.image_search import check_model, images_collection, search_images
 
     s, layer = view.shown, view.images
     if s is None or layer is None or image_embedder is None or s.image_hits is not None:

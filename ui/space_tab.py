@@ -70,7 +70,8 @@ class SpaceEvents:
     """The Space tab's event handlers over the shared embedder, store and engine pool."""
 
     def __init__(self, settings: Settings, embedder, store, pool) -> None:
-        from rag.image_decode import decode_image
+        from rag.models.image_decode import decode_image
+
         from space.image_map import Thumbnails
 
         self.settings, self.embedder, self.store, self.pool = settings, embedder, store, pool

@@ -15,9 +15,10 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from rag.models.image_decode import is_image_name
+
 from ingest.archive import bomb_problem, member_problem
 from ingest.loaders import SUPPORTED_SUFFIXES
-from rag.image_decode import is_image_name
 
 MB = 1024 * 1024
 MAX_NAME = 120  # characters kept of a file name (the suffix always survives)

@@ -21,7 +21,7 @@ class LLMBackend(ABC):
         model: The model it talks to (Ollama model name, or GGUF file name).
         context_window: Tokens the model sees at once (prompt + answer), as actually configured.
         source_tokens: Most tokens of each source this model reads well (0 = whole chunks); the
-            engine focuses longer sources on the question (see rag.focus).
+            engine focuses longer sources on the question (see rag.answer.focus).
     """
 
     name: ClassVar[str]

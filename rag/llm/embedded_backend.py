@@ -16,20 +16,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-# The bundled GGUF's location and digest live in rag.bundled (with the embedding model's); the old
-# names stay importable from here.
-from rag.bundled import LLM_GGUF as BUNDLED_GGUF  # noqa: F401
-from rag.bundled import LLM_SHA256 as BUNDLED_SHA256
-from rag.bundled import llm_gguf_path as bundled_model_path
-from rag.bundled import sha256_file as sha256_of
 from rag.llm.base import ChatMessage, LLMBackend
 from rag.llm.errors import REINSTALL_BUNDLED, LLMError, LLMModelMissing
+
+# The bundled GGUF's location and digest live in rag.models.bundled (with the embedding model's); the old
+# names stay importable from here.
+from rag.models.bundled import LLM_GGUF as BUNDLED_GGUF  # noqa: F401
+from rag.models.bundled import LLM_SHA256 as BUNDLED_SHA256
+from rag.models.bundled import llm_gguf_path as bundled_model_path
+from rag.models.bundled import sha256_file as sha256_of
 
 if TYPE_CHECKING:
     from rag.settings import Settings
 
 # The 135M model answers better from a few relevant sentences than from five whole chunks, and
-# each prompt token costs ~4 ms on 2 cores before the first answer token (see rag.focus).
+# each prompt token costs ~4 ms on 2 cores before the first answer token (see rag.answer.focus).
 BUNDLED_SOURCE_TOKENS = 96
 
 
@@ -136,9 +137,9 @@ def _load(path: Path, num_ctx: int, threads: int) -> LoadedModel:
 
 
 def _llama(path: Path, n_ctx: int, threads: int) -> Any:
-    from rag.threads import configure_openmp
+    from rag.models.threads import configure_openmp
 
-    configure_openmp()  # before llama_cpp loads the OpenMP runtime, when torch has not (see rag.threads)
+    configure_openmp()  # before llama_cpp loads the OpenMP runtime, when torch has not (see rag.models.threads)
     _quiet_llama_logs()
     from llama_cpp import Llama
 

@@ -7,7 +7,7 @@ loads it in a child that writes one token; the verdict is remembered in the mode
 everything that could change it (the model file, the llama.cpp library, the Python, the CPU).
 
 `python -m rag.llm.probe MODEL THREADS` is the child; `probe_model` is the parent. Running the child
-and keeping the record is rag.child_check's job, shared with rag.precision.
+and keeping the record is rag.models.child_check's job, shared with rag.models.precision.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rag.child_check import cpuinfo_lines, read_record, remember, run_child, signal_name
+from rag.models.child_check import cpuinfo_lines, read_record, remember, run_child, signal_name
 
 # Loading on a loaded 2-core machine can take a while; the limit is for a child that hangs, not a slow one.
 PROBE_TIMEOUT_S = 600
@@ -157,7 +157,7 @@ def _write_cache(cache_dir: Path | None, key: str, result: ProbeResult) -> None:
 
 def _child(model: str, threads: int) -> int:
     """In the child: load, write one token, print one JSON line."""
-    from rag.threads import configure_openmp
+    from rag.models.threads import configure_openmp
 
     configure_openmp()
     try:

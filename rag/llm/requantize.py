@@ -59,8 +59,8 @@ def requantize(source: Path, source_sha256: str, cache_dir: Path, fmt: str = "q8
         return out, digest
     import llama_cpp
 
-    from rag.bundled import sha256_file as sha256_of
-    from rag.llm.embedded_backend import _quiet_llama_logs
+    from rag.llm.requantize import quiet_llama_logs as _quiet_llama_logs
+    from rag.models.bundled import sha256_file as sha256_of
 
     _quiet_llama_logs()
     partial = out.with_name(f"{out.name}.{os.getpid()}.partial")  # two processes may convert at once
