@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: install sysdeps test run bench clean
+.PHONY: install sysdeps lint ruff mypy test run bench clean
 
 
 $(STAMP): pyproject.toml scripts/install_llama_cpp.sh
@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml scripts/install_llama_cpp.sh
 	# llama-cpp-python first, built for any AVX2 CPU (never -march=native) and installed from our own
 	# wheel cache, so nothing below can pull in a native build from pip's cache (~10 min the first time).
 	scripts/install_llama_cpp.sh $(PY)
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,dev]'
 	# again, to prove the portable build is what the venv ended up with (checks the installed libraries' hashes)
 	scripts/install_llama_cpp.sh $(PY)
 	touch $(STAMP)
@@ -25,6 +25,16 @@ install: $(STAMP)
 sysdeps:
 	@test -x /usr/bin/chromium || { SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+# The lint and type gate (.ci/run runs it before the tests; .pre-commit-config.yaml runs the same two).
+# The rules and their reasoned exceptions live in pyproject.toml.
+lint: ruff mypy
+
+ruff: $(STAMP)
+	$(PY) -m ruff check .
+
+mypy: $(STAMP)
+	$(PY) -m mypy
 
 test: $(STAMP) sysdeps
 	$(PY) -m pytest

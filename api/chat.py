@@ -148,11 +148,10 @@ async def in_thread(frames: Iterator[ServerSentEvent]) -> AsyncIterator[ServerSe
     import anyio
     from anyio import to_thread
 
-    end = object()
     try:
         while True:
-            item = await to_thread.run_sync(next, frames, end)
-            if item is end:
+            item = await to_thread.run_sync(next, frames, None)  # frames are never None
+            if item is None:
                 return
             yield item
     finally:

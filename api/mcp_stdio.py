@@ -11,6 +11,7 @@ parse error and -32600 for an invalid request, both with id null when the id can
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -39,7 +40,7 @@ def error_reply(exc: Exception):
     return _error(rid, types.INVALID_REQUEST, f"Invalid request: {_first_problem(errors)}.")
 
 
-def _first_problem(errors: list[dict[str, Any]]) -> str:
+def _first_problem(errors: Sequence[Mapping[str, Any]]) -> str:
     e = errors[0]
     return f"{'.'.join(str(p) for p in e['loc'][1:]) or 'message'}: {e['msg']}"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import asdict
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -23,7 +23,7 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     role: str
-    content: Union[str, list[dict[str, Any]], None] = None
+    content: str | list[dict[str, Any]] | None = None
 
     @field_validator("content")
     @classmethod
@@ -46,15 +46,15 @@ class ChatRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    model: Optional[str] = None  # a collection name; None = the server's collection
+    model: str | None = None  # a collection name; None = the server's collection
     messages: list[Message]
     stream: bool = False
-    temperature: Optional[float] = Field(default=None, ge=0.0, le=2.0)
-    top_k: Optional[int] = Field(default=None, ge=1, le=100)
-    hybrid: Optional[bool] = None
-    path_glob: Optional[str] = None
-    threshold: Optional[float] = Field(default=None, ge=-1.0, le=1.0)
-    mode: Optional[str] = None  # the engine's answer mode, when it has one
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_k: int | None = Field(default=None, ge=1, le=100)
+    hybrid: bool | None = None
+    path_glob: str | None = None
+    threshold: float | None = Field(default=None, ge=-1.0, le=1.0)
+    mode: str | None = None  # the engine's answer mode, when it has one
 
     def question_and_history(self) -> tuple[str, list[dict]]:
         """The last user message and the conversation before it (system and tool turns left out:
@@ -90,8 +90,8 @@ class ChatRequest(BaseModel):
 class EmbeddingsRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    model: Optional[str] = None  # a collection (embedded with its model) or the embedding model's name
-    input: Union[str, list[str]]
+    model: str | None = None  # a collection (embedded with its model) or the embedding model's name
+    input: str | list[str]
     encoding_format: Literal["float", "base64"] = "float"
 
     def texts(self) -> list[str]:
@@ -105,11 +105,11 @@ class RetrieveRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     query: str
-    collection: Optional[str] = None
-    top_k: Optional[int] = Field(default=None, ge=1, le=100)
-    hybrid: Optional[bool] = None
-    path_glob: Optional[str] = None
-    threshold: Optional[float] = Field(default=None, ge=-1.0, le=1.0)
+    collection: str | None = None
+    top_k: int | None = Field(default=None, ge=1, le=100)
+    hybrid: bool | None = None
+    path_glob: str | None = None
+    threshold: float | None = Field(default=None, ge=-1.0, le=1.0)
 
 
 # -- responses -------------------------------------------------------------------------------

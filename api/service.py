@@ -65,8 +65,8 @@ class RagService:
         """Load the embedding model and connect to Chroma now, before requests arrive: concurrent
         first requests would otherwise race to create the Chroma client, and the first user would
         wait for the model."""
-        self.embedder.model
-        self.store.client
+        _ = self.embedder.model
+        _ = self.store.client
 
     # -- engines ---------------------------------------------------------------------------
 

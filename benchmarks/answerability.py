@@ -200,7 +200,7 @@ def _fmt(v) -> str:
 def report(results: dict[str, list[dict]]) -> None:
     print(f"\n{'set':<18} {'rule':<9} {'n':>4} {'ans':>4} {'unans':>5} {'abst.P':>6} {'abst.R':>6} {'false abst.':>11}")
     sets = list(dict.fromkeys(r["set"] for rows in results.values() for r in rows))
-    for name in sets + ["all"]:
+    for name in [*sets, "all"]:
         for rule, rows in results.items():
             m = metrics([r for r in rows if name == "all" or r["set"] == name])
             print(f"{name:<18} {rule:<9} {m['n']:>4} {m['answerable']:>4} {m['unanswerable']:>5} "

@@ -118,7 +118,8 @@ def main() -> None:
     print(f"prompt {prompt_tokens} tokens -> first token; {args.rounds} rounds x {args.runs} runs per row (medians)")
     print(f"{'machine':<18} {'OpenMP wait':<15} {'threads':>7} {'first token s':>14} {'embed 64 s':>11}")
     for (load, name, threads), r in results.items():
-        print(f"{load:<18} {name:<15} {threads:>7} {statistics.median(r['llm']):>14.2f} {statistics.median(r['embed']):>11.3f}")
+        llm, embed = statistics.median(r["llm"]), statistics.median(r["embed"])
+        print(f"{load:<18} {name:<15} {threads:>7} {llm:>14.2f} {embed:>11.3f}")
 
 
 if __name__ == "__main__":

@@ -27,9 +27,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -246,7 +246,7 @@ def bench_first_token(settings, embedder, store, retriever, queries: list[str], 
         for p in burners:
             p.kill()
             p.wait()
-    return rows + [Row(f"first token, {LOAD_PROCS} busy processes ({n} q)", size, loaded, target_ms=2500)]
+    return [*rows, Row(f"first token, {LOAD_PROCS} busy processes ({n} q)", size, loaded, target_ms=2500)]
 
 
 def run_in_workdir(run: Callable, args) -> None:

@@ -63,8 +63,8 @@ def decode_costs(repeat: int = 9) -> list[dict]:
     rows = []
     for fmt, size in SOURCES:
         data = photo_like(size, fmt, seed=size[0])
-        ours, im = _ms(lambda: decode_image(data), repeat)
-        full, _ = _ms(lambda: full_decode(data, MAX_SIDE), repeat)
+        ours, im = _ms(lambda data=data: decode_image(data), repeat)  # _ms calls it here, in this iteration
+        full, _ = _ms(lambda data=data: full_decode(data, MAX_SIDE), repeat)
         rows.append({"source": f"{fmt} {size[0]}x{size[1]}", "kb": len(data) // 1024, "ms": ours, "full_ms": full,
                      "out": f"{im.size[0]}x{im.size[1]}"})  # fmt: skip
     return rows

@@ -200,7 +200,7 @@ def generate(
     unanswerable: int = typer.Option(
         3, "--unanswerable", min=0,
         help="Questions from a fixed general-knowledge pool (answerable: false), kept whatever they score.",
-    ),  # fmt: skip
+    ),
     method: str = typer.Option("auto", "--method", help="llm | cloze (no LLM) | auto (LLM, cloze when it fails)."),
     llm: str | None = typer.Option(None, "--llm", help="LLM spec: auto, embedded, ollama:MODEL."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed: the same seed gives the same chunks."),

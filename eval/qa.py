@@ -65,7 +65,10 @@ def parse_line(raw: dict[str, Any], path: Path, lineno: int) -> QAItem:
     if not isinstance(answerable, bool):
         raise _bad(path, lineno, "'answerable' must be true or false", "use JSON true/false without quotes")
     history = raw.get("history", [])
-    ok_turn = lambda t: isinstance(t, dict) and t.get("role") in ROLES and isinstance(t.get("content"), str)
+
+    def ok_turn(t: object) -> bool:
+        return isinstance(t, dict) and t.get("role") in ROLES and isinstance(t.get("content"), str)
+
     if not isinstance(history, list) or not all(ok_turn(t) for t in history):
         raise _bad(path, lineno, "'history' must be a list of {role, content}", f"role is one of {', '.join(ROLES)}")
     return QAItem(

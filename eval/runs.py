@@ -81,7 +81,7 @@ class Run:
     started: float = field(default_factory=time.time)
 
     @classmethod
-    def start(cls, run_dir: Path, params: dict[str, Any], *, resume: bool = False) -> "Run":
+    def start(cls, run_dir: Path, params: dict[str, Any], *, resume: bool = False) -> Run:
         """Open `run_dir` (new, or resumed when `resume` and it holds the same params)."""
         params = json.loads(json.dumps(params, default=str))
         params_file = run_dir / "params.json"

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING
 
 from rag.types import Chunk
+
+if TYPE_CHECKING:
+    from llama_index.core.node_parser import SentenceSplitter
 
 CHUNKER_ID = "sentence-v2"  # v2: Markdown headings start a new chunk
 HEADING = re.compile(r"^#{1,6} \S", re.M)
@@ -61,7 +65,7 @@ class Chunker:
         self.model_limit = model_limit
         self.overlap = min(chunk_overlap, self.limit // 2)
         self.headers = headers  # contextual headers in the embedded text (ingest/headers.py)
-        self._splitter = None
+        self._splitter: SentenceSplitter | None = None
 
     @property
     def settings(self) -> dict[str, int | str | bool]:
@@ -76,7 +80,7 @@ class Chunker:
         return self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
 
     @property
-    def splitter(self):
+    def splitter(self) -> SentenceSplitter:
         if self._splitter is None:
             from llama_index.core.node_parser import SentenceSplitter
 

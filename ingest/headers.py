@@ -47,7 +47,7 @@ def _metadata_title(path: Path, data: bytes) -> str:
             import docx
 
             return _clean(docx.Document(io.BytesIO(data)).core_properties.title or "")
-    except Exception as exc:  # noqa: BLE001 - the loader already read the text; a title is a nicety
+    except Exception as exc:  # the loader already read the text; a title is a nicety
         log.debug("no title metadata in %s: %s", path, exc)
     return ""
 

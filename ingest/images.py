@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from ingest.manifest import Entry, Manifest
 from rag.errors import FingerprintMismatch
@@ -26,8 +27,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
     from ingest.walk import Found
-    from rag.index.store import Store
-    from rag.models.image_embedder import ImageEmbedder
+    from rag.protocols import ImageEncoder, VectorStore
     from rag.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class _Queued:
 class ImageSync:
     """The image half of one sync run; `pipeline.Sync` opens it, feeds it image files, then finishes it."""
 
-    def __init__(self, settings: Settings, embedder: ImageEmbedder, store: Store) -> None:
+    def __init__(self, settings: Settings, embedder: ImageEncoder, store: VectorStore) -> None:
         self.settings, self.embedder, self.store = settings, embedder, store
         self.name = images_collection(settings.collection)
         self.max_bytes = int(settings.max_file_mb * 1024 * 1024)
@@ -73,7 +73,7 @@ class ImageSync:
         self._remaining: dict[str, int] = {}  # images of a file not yet written; `done` when it reaches 0
         self._seen: set[str] = set()
         self._old_manifest: Manifest | None = None
-        self.manifest: Manifest | None = None
+        self._manifest: Manifest | None = None
 
     def open(self, report: IngestReport, *, rebuild: bool) -> None:
         self.report = report
@@ -85,7 +85,7 @@ class ImageSync:
             self.col = self.store.begin_rebuild(self.name, fp)
         else:
             self.col = self._open_checked(fp)
-        self.manifest = Manifest(self.settings.state_path, str(self.col.id))
+        self._manifest = Manifest(self.settings.state_path, str(self.col.id))
         self._recover()
         self.entries = self.manifest.entries()
 
@@ -97,8 +97,15 @@ class ImageSync:
             check_model(self.store, self.settings.collection, self.store.find(self.name), self.embedder)
             raise
 
+    @property
+    def manifest(self) -> Manifest:
+        """The image collection's manifest (`open` opens it)."""
+        if self._manifest is None:
+            raise RuntimeError("ImageSync.open must run before its files are handled")
+        return self._manifest
+
     def close(self) -> None:
-        for m in (self.manifest, self._old_manifest):
+        for m in (self._manifest, self._old_manifest):
             if m is not None:
                 m.close()
 
@@ -133,10 +140,10 @@ class ImageSync:
         kept = KEPT if entry else ""
         if f.problem:
             return FileResult(path, FileStatus.FAILED, f.problem + kept)
-        if self._unchanged(f, entry):
+        if entry is not None and self._unchanged(f, entry):
             return FileResult(path, FileStatus.UNCHANGED, chunks=entry.n_chunks)
-        if f.stat.st_size > self.max_bytes:
-            mb = f.stat.st_size / 2**20
+        if f.known_stat.st_size > self.max_bytes:
+            mb = f.known_stat.st_size / 2**20
             reason = f"too large ({mb:.1f} MB > {self.settings.max_file_mb:g} MB); raise `max_file_mb`"
             return FileResult(path, FileStatus.SKIPPED, reason + kept)
         try:
@@ -144,13 +151,13 @@ class ImageSync:
         except OSError as exc:
             return FileResult(path, FileStatus.FAILED, f"unreadable: {exc.strerror or exc}" + kept)
         digest = hashlib.blake2b(data, digest_size=20).hexdigest()
-        if self._same_content(f, entry, digest):
+        if entry is not None and self._same_content(f, entry, digest):
             return FileResult(path, FileStatus.UNCHANGED, chunks=entry.n_chunks)
         try:
             image = self.embedder.decode(data)
         except BadImage as exc:
             return FileResult(path, FileStatus.FAILED, exc.reason + kept)
-        self._queue_file([_Queued(path, f.stat.st_size, f.stat.st_mtime_ns, digest, image)], entry)
+        self._queue_file([_Queued(path, f.known_stat.st_size, f.known_stat.st_mtime_ns, digest, image)], entry)
         return FileResult(path, FileStatus.UPDATED if entry else FileStatus.INGESTED, chunks=1)
 
     def embedded(self, f: Found) -> None:
@@ -160,44 +167,47 @@ class ImageSync:
         path = str(f.path)
         self._seen.add(path)
         entry = self.entries.get(path)
-        if f.problem or self._unchanged(f, entry) or f.stat.st_size > self.max_bytes:
+        if f.problem or (entry is not None and self._unchanged(f, entry)) or f.known_stat.st_size > self.max_bytes:
             return
         try:
             data = f.path.read_bytes()
             digest = hashlib.blake2b(data, digest_size=20).hexdigest()
-            if self._same_content(f, entry, digest):
+            if entry is not None and self._same_content(f, entry, digest):
                 return
             found = list(embedded_images(f.path, data, self.embedder.max_pixels))
         except Exception as exc:  # a broken document is reported by the text side; its old pictures stay
             log.info("no pictures read from %s: %s", path, exc)
             return
-        jobs = []
+        jobs: list[_Queued] = []
         for page, blob in found:
             try:
                 image = self.embedder.decode(blob)
             except BadImage as exc:
                 log.info("a picture in %s (page %s) is skipped: %s", path, page, exc.reason)
                 continue
-            jobs.append(_Queued(path, f.stat.st_size, f.stat.st_mtime_ns, digest, image, len(jobs), page))
+            jobs.append(_Queued(path, f.known_stat.st_size, f.known_stat.st_mtime_ns, digest, image, len(jobs), page))
         for job in jobs:
             job.n_images = len(jobs)
         self._queue_file(jobs, entry)
 
-    def _unchanged(self, f: Found, entry: Entry | None) -> bool:
-        st = f.stat
-        return bool(entry and entry.state == "done" and (entry.size, entry.mtime_ns) == (st.st_size, st.st_mtime_ns))
+    def _unchanged(self, f: Found, entry: Entry) -> bool:
+        st = f.known_stat
+        return bool(entry.state == "done" and (entry.size, entry.mtime_ns) == (st.st_size, st.st_mtime_ns))
 
-    def _same_content(self, f: Found, entry: Entry | None, digest: str) -> bool:
-        if entry and entry.state == "done" and entry.hash == digest:
-            self.manifest.touch(str(f.path), f.stat.st_size, f.stat.st_mtime_ns)
+    def _same_content(self, f: Found, entry: Entry, digest: str) -> bool:
+        if entry.state == "done" and entry.hash == digest:
+            self.manifest.touch(str(f.path), f.known_stat.st_size, f.known_stat.st_mtime_ns)
             return True
         return False
 
     def _queue_file(self, jobs: list[_Queued], entry: Entry | None) -> None:
         """Replace a file's indexed images with `jobs` (none: the file no longer holds any)."""
-        if not jobs and not entry:
+        if jobs:
+            path = jobs[0].path
+        elif entry is not None:
+            path = entry.path
+        else:
             return
-        path = jobs[0].path if jobs else entry.path
         self.manifest.mark_pending([path])
         if entry:
             self.col.delete(where={"path": path})
@@ -260,7 +270,7 @@ def _metadata(job: _Queued) -> dict:
             "kind": "image", "width": w, "height": h}  # fmt: skip
 
 
-def remove_images(targets: list[str], settings: Settings, store: Store, report: IngestReport) -> int:
+def remove_images(targets: list[str], settings: Settings, store: VectorStore, report: IngestReport) -> int:
     """Drop indexed images under `targets` from the image collection (`rag remove`); returns how many files."""
     col = store.find(images_collection(settings.collection))
     if col is None:

@@ -30,8 +30,8 @@ from rag.app import build_image_embedder
 from rag.errors import ConfigError
 from rag.index import generation
 from rag.index.lexical import HEADER_KEY, LexicalIndex
-from rag.index.store import REBUILD_SUFFIX, Store
-from rag.models.embedder import Embedder
+from rag.index.store import REBUILD_SUFFIX
+from rag.protocols import TextEmbedder, VectorStore
 from rag.settings import Settings
 from rag.types import Chunk, FileResult, FileStatus, IngestReport
 
@@ -56,13 +56,13 @@ def drop_file(col, manifest: Manifest, lexical: LexicalIndex, path: str) -> None
     manifest.forget([path])
 
 
-def make_chunker(settings: Settings, embedder: Embedder) -> Chunker:
+def make_chunker(settings: Settings, embedder: TextEmbedder) -> Chunker:
     limit = embedder.max_tokens - embedder.special_tokens
     s = settings
     return Chunker(embedder.tokenizer, s.chunk_size, s.chunk_overlap, limit, headers=s.chunk_headers)
 
 
-def fingerprint(embedder: Embedder, chunker: Chunker) -> dict:
+def fingerprint(embedder: TextEmbedder, chunker: Chunker) -> dict:
     """How an index is built; stored with the collection and checked on every open."""
     return {
         "embed_model": embedder.model_id,
@@ -92,8 +92,8 @@ class Sync:
     def __init__(
         self,
         settings: Settings,
-        embedder: Embedder,
-        store: Store,
+        embedder: TextEmbedder,
+        store: VectorStore,
         progress: Progress | None = None,
         *,
         wait: bool = True,
@@ -226,10 +226,11 @@ class Sync:
         if self.images and has_embedded_images(f.path):
             self.images.embedded(f)  # its pictures go to the image collection; its text goes on below
         if f.skipped:  # a link out of the folder: what an older run indexed through it is dropped too
-            return self._remove(path, entry, f.problem) if entry else FileResult(path, FileStatus.SKIPPED, f.problem)
+            reason = f.problem or "skipped"
+            return self._remove(path, entry, reason) if entry else FileResult(path, FileStatus.SKIPPED, reason)
         if f.problem:
             return FileResult(path, FileStatus.FAILED, f.problem + (KEPT if entry else ""))
-        st = f.stat
+        st = f.known_stat
         if entry and entry.state == "done" and (entry.size, entry.mtime_ns) == (st.st_size, st.st_mtime_ns):
             return FileResult(path, FileStatus.UNCHANGED, chunks=entry.n_chunks)
         if not is_supported(f.path):
@@ -270,7 +271,8 @@ class Sync:
         if entry:  # its old chunks stay searchable until the new ones are in (_complete)
             self.report.totals.chunks_deleted += entry.n_chunks
         n = len(chunks)
-        self._inflight[path] = _InFlight(f.stat.st_size, f.stat.st_mtime_ns, digest, n, n, result, bool(entry))
+        st = f.known_stat
+        self._inflight[path] = _InFlight(st.st_size, st.st_mtime_ns, digest, n, n, result, bool(entry))
         self.report.add(result)
         self.progress.add_chunks(len(chunks))
         self._buffer.extend(chunks)
@@ -350,7 +352,7 @@ class Sync:
 def remove_paths(
     paths: list[Path],
     settings: Settings,
-    store: Store,
+    store: VectorStore,
     *,
     wait: bool = True,
     on_wait: Callable[[Holder], None] | None = None,
@@ -367,7 +369,7 @@ def remove_paths(
             generation.bump(settings.home, settings.collection)
 
 
-def _remove_paths(paths: list[Path], settings: Settings, store: Store) -> IngestReport:
+def _remove_paths(paths: list[Path], settings: Settings, store: VectorStore) -> IngestReport:
     started = time.perf_counter()
     col = store.get_for_write(settings.collection)
     sweep_orphans(settings, store)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from ingest.manifest import Manifest
-from rag.index.store import Store
+from rag.protocols import VectorStore
 from rag.settings import Settings
 
 
-def collection_status(settings: Settings, store: Store, only: str | None = None) -> list[dict]:
+def collection_status(settings: Settings, store: VectorStore, only: str | None = None) -> list[dict]:
     """One dict per collection: counts, how it was built, which folders feed it."""
     rows = []
     for info in store.list():
@@ -32,7 +32,7 @@ def collection_status(settings: Settings, store: Store, only: str | None = None)
     return rows
 
 
-def _images(store: Store, name: str) -> int:
+def _images(store: VectorStore, name: str) -> int:
     from rag.retrieval.image_search import images_collection
 
     col = store.find(images_collection(name))

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Iterator
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,13 @@ class Found:
     problem: str | None = None
     folder: bool = False  # a folder that could not be listed: what is indexed under it is kept
     skipped: bool = False  # `problem` is a deliberate skip (a link out of the folder), not a failure
+
+    @property
+    def known_stat(self) -> os.stat_result:
+        """`stat` of a file without a `problem` (the walk sets one whenever it could look at the file)."""
+        if self.stat is None:
+            raise ValueError(f"{self.path} has no stat: {self.problem}")
+        return self.stat
 
 
 def _matches(rel: str, name: str, patterns: list[str]) -> bool:

@@ -74,10 +74,10 @@ def check_config_file(path: Path, from_cwd: bool, given: dict) -> None:
 
 
 def _remote_values(path: Path) -> dict[str, str]:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    else:  # Python 3.10
+        import tomli as tomllib
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

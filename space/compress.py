@@ -50,7 +50,10 @@ def study(
         raise SpaceError(f"The study needs more than k={k} chunks, the collection has {n} - ingest more documents.")
     corpus = np.ascontiguousarray(corpus, dtype=np.float32)
     queries = np.ascontiguousarray(queries, dtype=np.float32)
-    exact = lambda q: q @ corpus.T
+
+    def exact(q: np.ndarray) -> np.ndarray:
+        return q @ corpus.T
+
     truth = _search(exact, queries, k, exclude)
     rows = [_row("float32", 4 * dim, dim, truth, truth, k)]
     half = corpus.astype(np.float16)

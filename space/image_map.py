@@ -55,8 +55,10 @@ class ImageLayer:
         """Why the images are (or are not) on the text's axes, in one sentence."""
         if self.shared:
             return f"images and text share one space ({self.model}): one projection for both"
-        return (f"images are in their own panel: they were embedded with {self.model}, the text with "
-                f"{self.text_model} - two unrelated spaces, so one projection for both would place them at random")  # fmt: skip
+        return (
+            f"images are in their own panel: they were embedded with {self.model}, the text with "
+            f"{self.text_model} - two unrelated spaces, so one projection for both would place them at random"
+        )
 
     @property
     def panel_title(self) -> str:

@@ -97,7 +97,7 @@ def _thumbnails(layer: ImageLayer, span_xy, xa: str, ya: str) -> list[dict]:
     for i, png in enumerate(layer.thumbs):
         if png:
             source = "data:image/png;base64," + base64.b64encode(png).decode()
-            out.append({"source": source, "xref": xa, "yref": ya, "x": float(layer.xy[i, 0]), "y": float(layer.xy[i, 1]),
-                        "sizex": sx, "sizey": sy, "xanchor": "center", "yanchor": "middle", "layer": "above",
-                        "sizing": "contain"})  # fmt: skip
+            x, y = float(layer.xy[i, 0]), float(layer.xy[i, 1])
+            out.append({"source": source, "xref": xa, "yref": ya, "x": x, "y": y, "sizex": sx, "sizey": sy,
+                        "xanchor": "center", "yanchor": "middle", "layer": "above", "sizing": "contain"})  # fmt: skip
     return out

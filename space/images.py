@@ -3,9 +3,10 @@ and zero-shot classification of an image by labels (`rag space similar --images/
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from rag.errors import ConfigError, EmptyCollection
 from rag.models.image_decode import BadImage

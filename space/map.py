@@ -213,7 +213,8 @@ def _write_cache(folder: Path, key: str, m: SpaceMap) -> None:
             arrays[extra] = getattr(m, extra)
     np.savez(folder / f"{key}.npz", **arrays)
     meta = {"collection": m.collection, "ids": m.ids, "paths": m.paths, "previews": m.previews,
-            "topic_labels": {str(k): v for k, v in m.topic_labels.items()}, "method": m.method, "total": m.total}  # fmt: skip
+            "topic_labels": {str(k): v for k, v in m.topic_labels.items()},
+            "method": m.method, "total": m.total}  # fmt: skip
     tmp = folder / f"{key}.json.tmp"
     tmp.write_text(json.dumps(meta), encoding="utf-8")
     tmp.replace(folder / f"{key}.json")  # the json appears last, so a half-written cache is never read

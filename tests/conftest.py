@@ -68,7 +68,7 @@ def embedder(model_cache):
     from rag.models.embedder import Embedder
 
     emb = Embedder(precision=TEST_PRECISION, cache_dir=model_cache)
-    emb.model, emb.precision  # load and check the precision now (once per run: subprocesses share model_cache)
+    _ = emb.model, emb.precision  # load and check the precision now (once per run: subprocesses share model_cache)
     return emb
 
 
@@ -107,7 +107,7 @@ def chroma_server(tmp_path_factory):
 
     path = tmp_path_factory.mktemp("chroma-server")
     port = free_port()
-    log = open(path / "server.log", "wb")
+    log = open(path / "server.log", "wb")  # noqa: SIM115 - the server writes to it until teardown closes it
     proc = subprocess.Popen(
         [_chroma_cli(), "run", "--path", str(path / "data"), "--host", "127.0.0.1", "--port", str(port)],
         stdout=log,
@@ -149,5 +149,5 @@ def image_embedder(tiny_clip):
     from rag.models.image_embedder import ImageEmbedder
 
     emb = ImageEmbedder(str(tiny_clip))
-    emb.model
+    _ = emb.model
     return emb

@@ -170,7 +170,7 @@ def test_long_sources_embed_only_the_sentences_worth_scoring(embedder):
         f"Plot {i} of the survey recorded ordinary weather and routine maintenance of the fences." for i in range(30)
     ]
     answer = "The hermit crabs on the northern beach moved into glass bottles after the storm."
-    texts = [" ".join(filler[:12] + [answer] + filler[12:]), " ".join(filler), " ".join(reversed(filler))]
+    texts = [" ".join([*filler[:12], answer, *filler[12:]]), " ".join(filler), " ".join(reversed(filler))]
     sources = [Source(n=i + 1, id=f"c{i}", path=f"d{i}.md", page=None, text=t, score=0.5) for i, t in enumerate(texts)]
     question = "What did the hermit crabs on the northern beach move into?"
     qvec = embedder.embed_query(question)

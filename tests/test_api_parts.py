@@ -74,10 +74,10 @@ def test_passage_comes_with_its_neighbours_stitched_in_order(tmp_path, embedder)
     got = service.store.get("small-chunks").get(include=["metadatas"])
     by_index = sorted(zip(got["metadatas"], got["ids"]), key=lambda x: x[0]["chunk_index"])
     assert len(by_index) >= 4
-    middle_meta, middle = by_index[2]
+    _, middle = by_index[2]
 
     found = service.passage(middle, neighbours=1)
-    assert [p.chunk_index for p in found.before + [found.passage] + found.after] == [1, 2, 3]
+    assert [p.chunk_index for p in [*found.before, found.passage, *found.after]] == [1, 2, 3]
     text = (docs / "sourdough.txt").read_text()
     first, last = found.before[0], found.after[0]
     assert found.context == text[first.start : last.end]  # overlaps removed, nothing lost

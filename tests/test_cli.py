@@ -126,7 +126,7 @@ def test_client_server_mode_against_a_real_chroma_server(tmp_path, chroma_server
 
     import chromadb
 
-    host, port = chroma_server.rsplit(":", 1)
+    _, port = chroma_server.rsplit(":", 1)
     col = chromadb.HttpClient(host="127.0.0.1", port=int(port)).get_collection("served")
     paths = {m["path"] for m in col.get(include=["metadatas"])["metadatas"]}
     assert str(docs / "tcp.html") not in paths and str(docs / "sourdough.txt") in paths
@@ -158,7 +158,7 @@ def test_ask_prints_one_json_object_and_missing_collections_say_how_to_ingest(tm
     assert rag("ingest", str(docs), "--json").returncode == 0
 
     off = json.loads(rag("ask", "Who won the football world cup in 1998?", "--json").stdout)
-    assert ANSWER_KEYS <= set(off) and off["abstained"] and off["backend"] is None
+    assert set(off) >= ANSWER_KEYS and off["abstained"] and off["backend"] is None
     assert set(off["timings"]) == {"retrieve_s", "extract_s", "first_token_s", "total_s"}
 
     out = rag(

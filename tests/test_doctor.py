@@ -139,14 +139,17 @@ def test_embedded_backend_turns_a_crashing_build_into_an_error(monkeypatch, mode
     monkeypatch.setattr(probe, "_read_cache", lambda cache_dir, key: None)
     monkeypatch.setattr(probe, "_run_child", lambda argv: probe._killed(signal.SIGILL, 0.1))
     backend = EmbeddedBackend(cache_dir=model_cache)
-    with pytest.raises(LLMError, match="cannot run here.*SIGILL.*portable build"):
+    with pytest.raises(LLMError, match=r"cannot run here.*SIGILL.*portable build"):
         backend.loaded()
 
 
 @pytest.mark.parametrize(
     ("info", "expected"),
     [
-        ("CPU : SSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | OPENMP = 1 |", {"SSE3", "AVX", "AVX2", "F16C", "FMA", "OPENMP"}),
+        (
+            "CPU : SSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | OPENMP = 1 |",
+            {"SSE3", "AVX", "AVX2", "F16C", "FMA", "OPENMP"},
+        ),
         ("CPU : AVX2 = 1 | AVX512 = 1 | AMX_INT8 = 1 | LLAMAFILE = 0 |", {"AVX2", "AVX512", "AMX_INT8"}),
     ],
 )  # fmt: skip

@@ -4,6 +4,7 @@ splitter's cost stays linear and its memory bounded (measured: 5 MB line, chunki
 from __future__ import annotations
 
 import random
+from itertools import pairwise
 
 from ingest.chunking import WINDOW_CHARS, Chunker, PageText, _windows
 
@@ -12,7 +13,7 @@ def test_windows_cover_the_text_and_cut_at_the_best_break():
     text = ("word " * 30 + "end. ") * 2000 + "x" * 250  # ~310k characters
     windows = _windows(text, 10_000)
     assert windows[0][0] == 0 and windows[-1][1] == len(text)
-    assert all(a[1] == b[0] for a, b in zip(windows, windows[1:]))  # contiguous, nothing lost
+    assert all(a[1] == b[0] for a, b in pairwise(windows))  # contiguous, nothing lost
     assert all(hi - lo <= 10_000 for lo, hi in windows)
     assert all(text[hi - 2 : hi] == ". " for _, hi in windows[:-1])  # a sentence end beats a space
     with_lines = "line of words\n" * 2000

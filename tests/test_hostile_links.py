@@ -53,7 +53,7 @@ def test_links_out_of_the_folder_are_skipped_with_a_reason_and_inside_links_work
 
 
 def test_opting_in_follows_them_and_opting_out_again_drops_what_they_brought(isolated_home, embedder, tree):
-    d, outside = tree
+    d, _ = tree
     follow = Settings(home=isolated_home, collection="test", follow_links_outside=True)
     sync(follow, embedder, [d])
     assert sum("Walrus" in c["text"] for c in stored(follow).values()) == 2  # passwd_link.txt and etc_link/hosts.txt
@@ -64,7 +64,7 @@ def test_opting_in_follows_them_and_opting_out_again_drops_what_they_brought(iso
 
 
 def test_the_walk_itself_never_enters_a_folder_link_out(tree):
-    d, outside = tree
+    d, _ = tree
     found = list(iter_files(d, [], []))
     assert not any(str(f.path).startswith(str(d / "etc_link") + os.sep) for f in found)
     assert len([f for f in iter_files(d, [], [], follow_outside=True) if "etc_link" in str(f.path)]) == 2
@@ -83,7 +83,7 @@ def test_cli_reports_the_skip_and_the_flag_opts_in(tree):
 
 
 def test_ui_resync_walks_the_same_code(isolated_home, embedder, tree):
-    d, outside = tree
+    d, _ = tree
     s = Settings(home=isolated_home, collection="docs", llm="embedded")
     store = Store(s)
     ui_docs.sync_paths(s, embedder, store, "docs", [d])

@@ -138,7 +138,7 @@ def test_images_and_texts_land_in_one_space_as_clip_puts_them(image_embedder, ti
     images = [decode_image(png_bytes((40, 30), c)) for c in ((220, 20, 20), (20, 220, 20), (20, 20, 220))]
     texts = ["a red square", "a green square", "a photo of a dog"]
     got_i, got_t = image_embedder.embed_images(images), image_embedder.embed_texts(texts)
-    assert got_i.shape == got_t.shape[:1] + (16,) == (3, 16) and image_embedder.dim == 16
+    assert got_i.shape == (*got_t.shape[:1], 16) == (3, 16) and image_embedder.dim == 16
     assert np.allclose(np.linalg.norm(got_i, axis=1), 1, atol=1e-5)
     model, proc = _direct(tiny_clip)
     with torch.no_grad():
@@ -177,7 +177,7 @@ def test_a_text_only_model_is_refused_as_image_model(embedder):
     from rag.models.image_embedder import ImageEmbedder
 
     with pytest.raises(ModelError, match="not a CLIP-style image model"):
-        ImageEmbedder(str(bundled_model_path())).model
+        _ = ImageEmbedder(str(bundled_model_path())).model
 
 
 def test_a_missing_local_model_names_the_fix(tmp_path):
@@ -185,7 +185,7 @@ def test_a_missing_local_model_names_the_fix(tmp_path):
     from rag.models.image_embedder import ImageEmbedder
 
     with pytest.raises(ModelError, match="image_model"):
-        ImageEmbedder(str(tmp_path)).model  # an existing but empty folder: never fetched from anywhere
+        _ = ImageEmbedder(str(tmp_path)).model  # an existing but empty folder: never fetched from anywhere
 
 
 def test_images_are_off_by_default_and_nothing_is_loaded():

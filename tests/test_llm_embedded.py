@@ -151,7 +151,7 @@ def test_as_shipped_runs_the_q4_1_file_and_an_unwritable_cache_names_the_fix(tmp
     assert EmbeddedBackend(threads=1, weights="as-shipped").run_path() == bundled_model_path()
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder should be")
-    with pytest.raises(LLMError, match="model_cache.*as-shipped"):
+    with pytest.raises(LLMError, match=r"model_cache.*as-shipped"):
         EmbeddedBackend(threads=1, weights="q8_0", cache_dir=blocker).run_path()
 
 

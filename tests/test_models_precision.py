@@ -52,7 +52,7 @@ def test_a_probe_killed_by_sigill_means_fp32_and_the_parent_lives_on(tmp_path, m
     # remembered (a crash is a property of the machine), and bf16 asked for explicitly is refused clearly
     record = json.loads((tmp_path / RECORD_FILE).read_text())
     assert record[machine_key()]["choice"] == "fp32"
-    with pytest.raises(ModelError, match="SIGILL.*embed_precision to auto or fp32"):
+    with pytest.raises(ModelError, match=r"SIGILL.*embed_precision to auto or fp32"):
         resolve("bf16", "unused", tmp_path, probe_cmd=NEVER)
 
 

@@ -40,7 +40,7 @@ def test_a_follow_up_is_searched_with_the_earlier_subject(earlier, question, wor
     rewritten = heuristic_condense(turn(earlier), question)
     assert word.lower() in rewritten.lower() and rewritten != question
     # the new question's own words come first: they are what is asked now
-    own = [w for w in question.lower().strip("?").split() if w not in ("and", "what", "about")][0]
+    own = next(w for w in question.lower().strip("?").split() if w not in ("and", "what", "about"))
     assert rewritten.lower().index(own) < rewritten.lower().index(word.lower())
 
 
@@ -164,7 +164,7 @@ def test_the_sources_panel_and_the_json_say_what_was_searched(engine):
         history = [m for t in session.turns for m in turn(t.question, t.text)]
         answer = engine.ask(question, history)
         session.turns.append(handlers.Turn(question, text=answer.text, answer=answer))
-    first, follow_up, standalone = (t.answer for t in session.turns)
+    _, follow_up, standalone = (t.answer for t in session.turns)
     assert follow_up.to_dict()["searched_query"] == "How do I start Ollama?" == follow_up.rewritten_query
     assert standalone.to_dict()["searched_query"] == "Is my data private?" and standalone.rewritten_query is None
     html = render.sources_html(session)

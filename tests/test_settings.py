@@ -41,7 +41,7 @@ def test_broken_toml_is_a_clear_error(tmp_path, monkeypatch):
     toml = tmp_path / "rag.toml"
     toml.write_text("collection = \n")
     monkeypatch.setenv("RAG_CONFIG", str(toml))
-    with pytest.raises(ConfigError, match="rag.toml"):
+    with pytest.raises(ConfigError, match=r"rag\.toml"):
         load_settings()
 
 

@@ -223,7 +223,7 @@ def test_a_second_user_sees_none_of_the_first_ones_chat(browser, app, page):
 
 def test_stop_keeps_the_partial_answer_and_frees_the_model(app, page, tmp_path):
     stopped = page.locator("#rag-chat :text('stopped before the end')")
-    for attempt in range(3):  # a short answer can finish before the click lands; then try again
+    for _attempt in range(3):  # a short answer can finish before the click lands; then try again
         page.fill("#rag-question textarea", "How does ragspace work? Explain every step.")
         page.click("#rag-send")
         wait_for(page, app, present("#rag-chat .rag-answer .rag-typing"), "the streaming answer")

@@ -381,7 +381,7 @@ def test_refused_upload_reports_why(embedder, tmp_path):
 
 
 def test_non_loopback_without_auth_is_refused():
-    with pytest.raises(ConfigError, match="Refusing to serve.*--auth"):
+    with pytest.raises(ConfigError, match=r"Refusing to serve.*--auth"):
         check_bind("0.0.0.0", None)
     assert check_bind("0.0.0.0", "ann:s3cret") == ("ann", "s3cret")
     assert check_bind("127.0.0.1", None) is None and check_bind("localhost", None) is None
@@ -395,8 +395,8 @@ def test_rag_chat_refuses_public_bind_before_loading_anything(monkeypatch):
     from ui.launch import chat_command
 
     monkeypatch.setenv("RAG_UI_HOST", "0.0.0.0")
-    with pytest.raises(ConfigError, match="Refusing to serve the chat UI on 0.0.0.0"):
+    with pytest.raises(ConfigError, match=r"Refusing to serve the chat UI on 0\.0\.0\.0"):
         chat_command(block=False)
-    with pytest.raises(ConfigError, match="on 10.1.2.3 without authentication"):
+    with pytest.raises(ConfigError, match=r"on 10\.1\.2\.3 without authentication"):
         chat_command(host="10.1.2.3", block=False)
     assert not (Path(Settings().home) / "chroma").exists()  # nothing was created

@@ -262,7 +262,7 @@ def llm_choices(settings: Settings, current: str | None = None) -> list[str]:
     choices = ["auto", "embedded", *(f"embedded:{p}" for p in settings.ui_models)]
     try:
         choices += [f"ollama:{m}" for m in list_models(settings.ollama_host, timeout=1.0)]
-    except Exception as exc:  # noqa: BLE001 - no server: nothing to list
+    except Exception as exc:  # no server: nothing to list
         log.debug("no Ollama models listed: %s", exc)
     for extra in (settings.llm, current):
         if extra and extra not in choices:

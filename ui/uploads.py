@@ -145,9 +145,7 @@ def _extract_zip(src: Path, name: str, dest: Path, limits: UploadLimits, out: Sa
                 staged = staging / f"{len(out.saved)}-{len(out.rejected)}"
                 if rel in seen:
                     out.rejected.append((label, f"name clash: another member is also saved as {rel.as_posix()}"))
-                elif problem := _extract_member(archive, info, staged):
-                    out.rejected.append((label, problem))
-                elif problem := _move_in(staged, root, rel):
+                elif (problem := _extract_member(archive, info, staged)) or (problem := _move_in(staged, root, rel)):
                     out.rejected.append((label, problem))
                 else:
                     out.saved.append(root / rel)

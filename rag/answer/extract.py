@@ -138,7 +138,7 @@ def _worth_scoring(
     if qtype and LEXICAL_TYPE:  # a sentence with the asked-for figure or date is worth embedding
         top = max((idf.get(t, 0.0) for t in qterms), default=0.0)
         lexical = [x + LEXICAL_TYPE * top * _type_strength(t, qtype, question) for x, (_, _, t) in zip(lexical, texts)]
-    wanted = [set() for _ in sources]
+    wanted: list[set[int]] = [set() for _ in sources]
     for r, rank in enumerate(sorted(range(len(texts)), key=lambda k: -lexical[k])[:LEXICAL_TOP]):
         i, j = texts[rank][0], texts[rank][1]
         wanted[i].add(j)
@@ -294,19 +294,33 @@ def _choose(sents: list[_Sent], max_words: int) -> list[_Sent]:
     prev = sents[i - 1] if i > 0 else None
     before = prev is not None and prev.n == best.n and prev.idx == best.idx - 1 and prev.pickable
     # "It rises 22 km" needs the sentence naming "it"; "The included time is per ride" its "No."
-    if before and (_ANAPHORIC.match(best.text) or (_YES_NO_A.match(prev.text) and _words(prev.text) <= SHORT)):
-        if used + _words(prev.text) <= max_words:
-            picks.insert(0, prev)
-            used += _words(prev.text)
+    if (
+        before
+        and prev is not None
+        and (_ANAPHORIC.match(best.text) or (_YES_NO_A.match(prev.text) and _words(prev.text) <= SHORT))
+        and used + _words(prev.text) <= max_words
+    ):
+        picks.insert(0, prev)
+        used += _words(prev.text)
     nxt = sents[i + 1] if i + 1 < len(sents) else None
-    if nxt and nxt.n == best.n and nxt.idx == best.idx + 1 and nxt.pickable and used + _words(nxt.text) <= max_words:
-        if nxt.score >= best.score - NEIGHBOUR_DROP or _ANAPHORIC.match(nxt.text) or used <= SHORT:
-            picks.append(nxt)
-            used += _words(nxt.text)
+    if (
+        nxt is not None
+        and nxt.n == best.n
+        and nxt.idx == best.idx + 1
+        and nxt.pickable
+        and used + _words(nxt.text) <= max_words
+        and (nxt.score >= best.score - NEIGHBOUR_DROP or _ANAPHORIC.match(nxt.text) or used <= SHORT)
+    ):
+        picks.append(nxt)
+        used += _words(nxt.text)
     other = next((s for s in ranked if s.n != best.n), None)
-    if other and other.score >= OTHER_SOURCE * best.score and used + _words(other.text) <= max_words:
-        if all(float(other.vector @ p.vector) < 0.9 for p in picks):
-            picks.append(other)
+    if (
+        other
+        and other.score >= OTHER_SOURCE * best.score
+        and used + _words(other.text) <= max_words
+        and all(float(other.vector @ p.vector) < 0.9 for p in picks)
+    ):
+        picks.append(other)
     return picks
 
 

@@ -8,13 +8,14 @@ run it), is replaced by the quotes, saying so.
 
 from __future__ import annotations
 
-from rag.llm import LLMBackend, LLMError
+from rag.llm import LLMError
+from rag.protocols import ChatModel
 
 MODES = ("auto", "extract", "generate", "both")
 BOTH_HEADER = "\n\n**The model's answer:**\n\n"
 
 
-def resolve_mode(mode: str, llm: LLMBackend | None) -> str:
+def resolve_mode(mode: str, llm: ChatModel | None) -> str:
     """`auto` becomes `extract` for the bundled tiny model (or no usable model), else `generate`."""
     if mode != "auto":
         return mode

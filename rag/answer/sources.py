@@ -8,8 +8,8 @@ source suggests it does, so it is offered as "also near" instead.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Sequence
 
 from rag.types import Source
 

@@ -18,8 +18,8 @@ import json
 import re
 import sqlite3
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 # Unicode61's token characters are letters and digits; everything else separates tokens.
 _TOKEN = re.compile(r"[^\W_]+")
@@ -221,7 +221,8 @@ class LexicalIndex:
         if len(terms) < 2:
             return terms
         df = {t: self._matching(t) for t in terms}
-        kept, rows = [], 0
+        kept: list[str] = []
+        rows = 0
         for t in sorted(terms, key=df.__getitem__):
             if kept and rows + df[t] > MAX_SCORED_ROWS:
                 break

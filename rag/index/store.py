@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -67,8 +68,8 @@ def fingerprint_metadata(fp: dict[str, Any], *, complete: bool) -> dict[str, Any
     return meta
 
 
-def read_fingerprint(metadata: dict[str, Any] | None) -> dict[str, Any]:
-    meta = metadata or {}
+def read_fingerprint(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    meta: Mapping[str, Any] = metadata or {}
     return {k[len(FP_PREFIX) :]: v for k, v in meta.items() if k.startswith(FP_PREFIX)}
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import AbstractContextManager, closing, contextmanager
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 import ollama
@@ -43,7 +43,7 @@ def ollama_available(host: str, model: str, timeout: float = 1.0) -> bool:
     """True when Ollama answers at `host` within `timeout` and has `model`. Never raises."""
     try:
         return has_model(model, list_models(host, timeout))
-    except Exception:  # noqa: BLE001 - a probe for `auto`: any failure means "use embedded"
+    except Exception:  # a probe for `auto`: any failure means "use embedded"
         return False
 
 
@@ -124,8 +124,9 @@ class OllamaBackend(LLMBackend):
                 options=options,
                 keep_alive=self.keep_alive,
             )
-            # closing(): a caller that stops reading early also ends the HTTP stream.
-            with closing(parts):
+            # closing(): a caller that stops reading early also ends the HTTP stream. The client's
+            # hints say Iterator; what it returns is a generator over the response, which has close().
+            with closing(cast("Generator[ollama.ChatResponse, None, None]", parts)):
                 for part in parts:
                     if part.message.content:
                         yield part.message.content

@@ -12,6 +12,7 @@ and keeping the record is rag.models.child_check's job, shared with rag.models.p
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import platform
@@ -117,13 +118,15 @@ def _run_child(argv: list[str]) -> ProbeResult:
     if lines:
         data = json.loads(lines[-1])
         return ProbeResult(False, data.get("error", tail), data.get("fix", ""), seconds)
-    return ProbeResult(False, f"the model process exited with code {run.returncode}: {tail}", "see `rag doctor`", seconds)
+    reason = f"the model process exited with code {run.returncode}: {tail}"
+    return ProbeResult(False, reason, "see `rag doctor`", seconds)
 
 
 def _killed(signum: int, seconds: float) -> ProbeResult:
     name = signal_name(signum)
     if signum == signal.SIGILL:
-        return ProbeResult(False, f"the embedded model crashed with {name} (an illegal CPU instruction)", PORTABLE_FIX, seconds)
+        reason = f"the embedded model crashed with {name} (an illegal CPU instruction)"
+        return ProbeResult(False, reason, PORTABLE_FIX, seconds)
     if signum == signal.SIGKILL:
         return ProbeResult(
             False,
@@ -148,10 +151,8 @@ def _write_cache(cache_dir: Path | None, key: str, result: ProbeResult) -> None:
     path = _cache_file(cache_dir)
     if path is None:
         return
-    try:
+    with contextlib.suppress(OSError):  # a read-only cache only costs a probe next time
         remember(path, key, asdict(result))
-    except OSError:
-        pass  # a read-only cache only costs a probe next time
 
 
 def _child(model: str, threads: int) -> int:
@@ -168,7 +169,8 @@ def _child(model: str, threads: int) -> int:
     try:
         llama = Llama(model_path=model, n_ctx=256, n_threads=threads, n_threads_batch=threads, verbose=False)
     except (ValueError, RuntimeError) as exc:
-        print(json.dumps({"error": f"cannot load {model} as a GGUF model ({exc})", "fix": "check the file is a complete GGUF"}))
+        error = f"cannot load {model} as a GGUF model ({exc})"
+        print(json.dumps({"error": error, "fix": "check the file is a complete GGUF"}))
         return 1
     llama.create_completion("Hello", max_tokens=1, temperature=0.0)
     info = llama_cpp.llama_print_system_info().decode(errors="replace")

@@ -51,7 +51,7 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side:
             if im.format == "JPEG":
                 im.draft("RGB", _fit(im.size, max_side))  # libjpeg's 1/2..1/8 scaling, never below the target
             im.load()  # first frame only for GIF/WebP animations
-            im = _to_rgb(im)
+            rgb = _to_rgb(im)
     except UnidentifiedImageError:
         raise BadImage("corrupt image: Pillow cannot identify it (damaged file or wrong extension)") from None
     except Image.DecompressionBombError as exc:
@@ -61,9 +61,9 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, max_side:
         raise
     except (OSError, ValueError, SyntaxError, EOFError) as exc:  # Pillow's decoders raise all of these
         raise BadImage(f"corrupt image: {exc}") from None
-    if max(im.size) > max_side:
-        im.thumbnail((max_side, max_side), Image.Resampling.BICUBIC)
-    return im
+    if max(rgb.size) > max_side:
+        rgb.thumbnail((max_side, max_side), Image.Resampling.BICUBIC)
+    return rgb
 
 
 def _check_size(size: tuple[int, int], max_pixels: int) -> None:

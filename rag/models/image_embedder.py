@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from rag.errors import ConfigError, ModelError
 from rag.models.image_decode import DEFAULT_MAX_PIXELS, MAX_SIDE, decode_image

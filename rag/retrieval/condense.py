@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from rag.llm import LLMBackend, LLMError, prompts
 from rag.text.words import ABSTAINS, STOPWORDS
@@ -69,7 +70,7 @@ def _normal(question: str) -> str:
     return re.sub(r"(?i)'s\b", " is", q)
 
 
-def _words(question: str) -> list[re.Match]:
+def _words(question: str) -> list[re.Match[str]]:
     return list(WORD.finditer(_normal(question)))
 
 
@@ -150,7 +151,7 @@ def subject(question: str) -> str:
     return " ".join(dict.fromkeys(chosen))
 
 
-def _previous(history: list[dict], depth: int = 3) -> str:
+def _previous(history: list[dict[str, Any]], depth: int = 3) -> str:
     """The last user question, itself made standalone (a chain of follow-ups keeps its subject)."""
     for i in range(len(history) - 1, -1, -1):
         if history[i].get("role") == "user" and str(history[i].get("content", "")).strip():
@@ -185,7 +186,7 @@ def _strip_opener(text: str) -> str:
     return out[:1].upper() + out[1:] if out else text.strip()
 
 
-def heuristic_condense(history: list[dict], question: str, depth: int = 3) -> str:
+def heuristic_condense(history: list[dict[str, Any]], question: str, depth: int = 3) -> str:
     """Make a follow-up searchable without an LLM; a standalone question comes back unchanged.
 
     A pronoun is replaced by the previous question's subject ("how do I fix it?" after "What does

@@ -7,7 +7,7 @@ untouched: images are shown next to the text sources, never sent to a text-only 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rag.errors import FingerprintMismatch
 from rag.index.store import IMAGES_SUFFIX  # names may not contain "__", so `<name>__images` never clashes with a user's
@@ -15,8 +15,8 @@ from rag.index.store import IMAGES_SUFFIX  # names may not contain "__", so `<na
 if TYPE_CHECKING:
     import numpy as np
 
-    from rag.index.store import Store
-    from rag.models.image_embedder import ImageEmbedder
+    from rag.protocols import Collection, ImageEncoder, VectorStore
+    from rag.settings import Settings
 
 
 def images_collection(name: str) -> str:
@@ -34,17 +34,17 @@ class ImageHit:
     width: int = 0
     height: int = 0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "score": round(self.score, 4)}
 
 
-def image_fingerprint(embedder: ImageEmbedder) -> dict:
+def image_fingerprint(embedder: ImageEncoder) -> dict[str, Any]:
     """How an image collection is built; stored with it and checked on every open."""
     return {"embed_model": embedder.model_id, "dim": embedder.dim, "normalized": True, "kind": "images",
             "max_side": embedder.max_side}  # fmt: skip
 
 
-def check_model(store: Store, name: str, col, embedder: ImageEmbedder) -> None:
+def check_model(store: VectorStore, name: str, col: Collection, embedder: ImageEncoder) -> None:
     """Refuse an image collection embedded with another model (its scores would be noise)."""
     from rag.index.store import read_fingerprint
 
@@ -57,7 +57,7 @@ def check_model(store: Store, name: str, col, embedder: ImageEmbedder) -> None:
         )
 
 
-def search_images(store: Store, name: str, vector: np.ndarray, top_k: int = 10) -> list[ImageHit]:
+def search_images(store: VectorStore, name: str, vector: np.ndarray, top_k: int = 10) -> list[ImageHit]:
     """The `top_k` images of collection `name` nearest a vector of the image model's space ([] if none)."""
     col = store.find(images_collection(name))
     if col is None or col.count() == 0:
@@ -69,14 +69,14 @@ def search_images(store: Store, name: str, vector: np.ndarray, top_k: int = 10) 
     return [_hit(cid, meta or {}, dist) for cid, meta, dist in rows]
 
 
-def _hit(cid: str, meta: dict, dist: float) -> ImageHit:
+def _hit(cid: str, meta: dict[str, Any], dist: float) -> ImageHit:
     page = int(meta.get("page") or 0) or None
     return ImageHit(cid, str(meta.get("path", "?")), 1.0 - float(dist), page,
                     int(meta.get("width") or 0), int(meta.get("height") or 0))  # fmt: skip
 
 
 def matching_images(
-    question: str, embedder: ImageEmbedder, store: Store, name: str, threshold: float, top_k: int = 3
+    question: str, embedder: ImageEncoder, store: VectorStore, name: str, threshold: float, top_k: int = 3
 ) -> list[ImageHit]:
     """Images to show next to an answer: the nearest ones scoring at least `threshold` ([] when none does).
 
@@ -91,7 +91,12 @@ def matching_images(
 
 
 def images_for_answer(
-    settings, store: Store, question: str, rewritten: str | None = None, *, embedder: ImageEmbedder | None
+    settings: Settings,
+    store: VectorStore,
+    question: str,
+    rewritten: str | None = None,
+    *,
+    embedder: ImageEncoder | None,
 ) -> list[ImageHit]:
     """The edges' one call after an answer: matching images of `settings.collection`, [] when images are off.
 

@@ -32,8 +32,7 @@ from rag.types import Source
 if TYPE_CHECKING:
     import numpy as np
 
-    from rag.index.store import Store
-    from rag.models.embedder import Embedder
+    from rag.protocols import Collection, TextEmbedder, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -138,12 +137,14 @@ def mmr_order(hits: list[_Hit], query: np.ndarray, k: int, lam: float, relevance
 class Retriever:
     """Finds the chunks of a collection that best answer a question."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, store: Store, collection: str | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder: TextEmbedder, store: VectorStore, collection: str | None = None
+    ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.store = store
         self.name = collection or settings.collection
-        self._col = None
+        self._col: Collection | None = None
         self._lex: LexicalIndex | None = None
         self._lex_in_step = False
         self._generation: str | None = None  # the collection's generation when it was opened
@@ -249,13 +250,13 @@ class Retriever:
         hits = [h for h in hits if h.cosine >= threshold]
         if mmr and hits:
             # relevance for MMR is the ranking's own score: cosine, or fused scaled so the best is 1
-            rel = [h.fused / hits[0].fused for h in hits] if hybrid else [h.cosine for h in hits]
+            rel = [(h.fused or 0.0) / (hits[0].fused or 1.0) for h in hits] if hybrid else [h.cosine for h in hits]
             hits = mmr_order(hits, vector, top_k, s.mmr_lambda, rel)
         return [h.source(i) for i, h in enumerate(hits[:top_k], 1)]
 
     # -- pieces -----------------------------------------------------------------------------
 
-    def _open(self):
+    def _open(self) -> tuple[Collection, LexicalIndex]:
         if self._col is not None:
             self._reopen_if_written()
         if self._col is None:
@@ -267,15 +268,22 @@ class Retriever:
             # a query must be embedded by the model that built the index; chunking does not matter here
             wanted = {"embed_model": self.embedder.model_id, "dim": self.embedder.dim}
             self.store.check(self.name, fp, wanted, keys=tuple(k for k in wanted if k in fp))
-            self._col, self._lex = col, LexicalIndex(self.settings.lexical_path, str(col.id))
+            lex = LexicalIndex(self.settings.lexical_path, str(col.id))
+            self._col, self._lex = col, lex
             # checked once per open: ingestion re-syncs the keyword index whenever it writes
-            self._lex_in_step = self._lex.count() == col.count()
+            self._lex_in_step = lex.count() == col.count()
             if not self._lex_in_step:
                 log.warning(
                     "the keyword index of %r is out of step with the collection; run `rag ingest` on "
                     "its folders to rebuild it",
                     self.name,
                 )
+        return self._opened()
+
+    def _opened(self) -> tuple[Collection, LexicalIndex]:
+        """The collection and keyword index `_open` opened (every search opens them first)."""
+        if self._col is None or self._lex is None:
+            raise RuntimeError("the retriever searched before opening its collection")
         return self._col, self._lex
 
     def _reopen_if_written(self) -> None:
@@ -289,14 +297,14 @@ class Retriever:
         """The glob with its matching paths, from the keyword index's path list when it is in step."""
         if not pattern or not self._lex_in_step:
             return _Glob(pattern)
-        paths = self._lex.paths()  # the same list object until the index changes
+        paths = self._opened()[1].paths()  # the same list object until the index changes
         cached = self._glob_cache.get(pattern)
         if cached is None or cached[0] is not paths:
             cached = (paths, [p for p in paths if glob_matches(p, pattern)])
             self._glob_cache = {pattern: cached}
         return _Glob(pattern, cached[1], len(cached[1]) / max(1, len(paths)))
 
-    def _dense(self, vector, fetch: int, glob: _Glob, want: int, vectors: bool) -> list[_Hit]:
+    def _dense(self, vector: np.ndarray, fetch: int, glob: _Glob, want: int, vectors: bool) -> list[_Hit]:
         """Dense top-`fetch` by cosine within the glob; widens the query while too few match."""
         include = ["documents", "metadatas", "distances"] + (["embeddings"] if vectors else [])
         n = fetch if glob.pattern is None else math.ceil(2 * want / max(glob.share, 1e-9))
@@ -305,7 +313,7 @@ class Retriever:
             where, n = {"path": {"$in": glob.paths}}, fetch  # a selective glob: let Chroma filter
         n = max(n, fetch)
         while True:
-            got = self._col.query(query_embeddings=[vector], n_results=n, where=where, include=include)
+            got = self._opened()[0].query(query_embeddings=[vector], n_results=n, where=where, include=include)
             vecs = got["embeddings"][0] if vectors else [None] * len(got["ids"][0])
             hits = [
                 _Hit(i, d or "", m or {}, 1.0 - float(dist), v)
@@ -320,14 +328,15 @@ class Retriever:
             n *= 4
 
     def _keyword(self, query: str, fetch: int, glob: _Glob) -> list[tuple[str, float]]:
+        lex = self._opened()[1]
         if glob.pattern is None:
-            return self._lex.search(query, fetch)
+            return lex.search(query, fetch)
         if glob.paths is not None and glob.share < 0.5:
-            return self._lex.search(query, fetch, paths=glob.paths)
+            return lex.search(query, fetch, paths=glob.paths)
         # a glob keeping most paths, or no path list: over-fetch; _fuse drops what the glob does not keep
-        return self._lex.search(query, math.ceil(fetch / glob.share) if glob.paths is not None else 4 * fetch)
+        return lex.search(query, math.ceil(fetch / glob.share) if glob.paths is not None else 4 * fetch)
 
-    def _fuse(self, dense: list[_Hit], keyword: list[tuple[str, float]], vector, glob: _Glob) -> list[_Hit]:
+    def _fuse(self, dense: list[_Hit], keyword: list[tuple[str, float]], vector: np.ndarray, glob: _Glob) -> list[_Hit]:
         """Reciprocal rank fusion of both rankings; keyword-only hits get their true cosine."""
         k = self.settings.rrf_k
         by_id = {h.id: h for h in dense}
@@ -335,7 +344,7 @@ class Retriever:
             h.fused = 1.0 / (k + rank)
         missing = [i for i, _ in keyword if i not in by_id]
         if missing:
-            got = self._col.get(ids=missing, include=["documents", "metadatas", "embeddings"])
+            got = self._opened()[0].get(ids=missing, include=["documents", "metadatas", "embeddings"])
             cos = _cosine(vector, got["embeddings"]) if len(got["ids"]) else []
             for i, d, m, v, c in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"], cos):
                 hit = _Hit(i, d or "", m or {}, c, v, fused=0.0)

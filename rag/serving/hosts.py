@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")  # answered on a loopback bind
 _LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})  # names that are loopback
@@ -83,7 +84,7 @@ class HostGuard:
     def _ok(self, scope: Scope) -> bool:
         headers = dict(scope.get("headers") or [])
         header = headers.get(b"host", b"").decode("latin-1")
-        return bool(header) and host_name(header) in self.allowed
+        return bool(header) and self.allowed is not None and host_name(header) in self.allowed
 
 
 async def _misdirected(send: Send) -> None:

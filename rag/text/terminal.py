@@ -45,5 +45,5 @@ def line(*parts: str | Text | tuple[str, str]) -> Text:
 class SafeLogRecord(logging.LogRecord):
     """A log record whose message is terminal-safe: log lines name files and quote their errors."""
 
-    def getMessage(self) -> str:  # noqa: N802 - the logging API's name
+    def getMessage(self) -> str:  # the logging API's name
         return safe(super().getMessage())

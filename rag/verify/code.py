@@ -19,7 +19,8 @@ for each directory above it.
 from __future__ import annotations
 
 import re
-from typing import Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import NamedTuple
 
 from rag.text.words import FUNCTION_WORDS
 

@@ -7,8 +7,8 @@ need markdown awareness (list items, headings, code) that punkt lacks.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from rag.text.words import DISCOURSE_WORDS, FUNCTION_WORDS, SOURCE_WORDS
 from rag.verify.code import CODE_KINDS, Piece, block_pieces, code_pieces
@@ -72,7 +72,7 @@ def _blocks(text: str) -> list[tuple[int, int, str]]:
         else:
             m = _LIST.match(body)
             cur = [start + (m.end() if m else len(body) - len(body.lstrip())), end, "text"]
-    return blocks + [tuple(cur)] if cur else blocks
+    return [*blocks, tuple(cur)] if cur else blocks
 
 
 def _is_boundary(text: str, lo: int, m: re.Match) -> bool:
@@ -84,7 +84,8 @@ def _is_boundary(text: str, lo: int, m: re.Match) -> bool:
     if nxt and not (nxt.isupper() or nxt.isdigit() or nxt in "\"'“‘([*_`"):
         return False  # "e.g. the", "approx. twenty"
     if m.group().startswith(".") and not m.group().startswith(".."):
-        word = re.search(r"[\w.]*$", text[lo : m.start()]).group().lower()
+        tail = re.search(r"[\w.]*$", text[lo : m.start()])  # always matches, maybe empty
+        word = tail.group().lower() if tail else ""
         initial = len(word) == 1 and word.isalpha()
         if word in _ABBREV or initial or (word == "no" and nxt.isdigit()):
             return False  # Dr. Smith, J. Smith, No. 5
