@@ -95,6 +95,10 @@ _DATE = re.compile(
     r"|\d\s*(?:s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?|days?|weeks?|months?|years?|yr|am|pm)\b|\d:\d\d",
     re.I,
 )
+_QUANTITY = re.compile(r"\bhow (?:many|much)\b", re.I)
+_YEAR_AT = re.compile(
+    r"\b(?:in|since|from|until|till|by|before|after|during|between|and|to)\s+(?:1[5-9]\d\d|20\d\d)s?\b", re.I
+)
 _PLACE = re.compile(r"\b(?:in|at|on|near|from|to|into|inside|under|folder|directory|file)\b|[~/\\]\w", re.I)
 
 
@@ -111,14 +115,16 @@ def has_type(text: str, qtype: str | None, question: str = "") -> bool:
     if qtype is None:
         return True
     if qtype == "number":
+        if _QUANTITY.search(question):  # "how much were they paid": "since 1989" is a date, not an amount
+            text = _YEAR_AT.sub(" ", text)
         return bool(_NUMBER.search(text))
     if qtype == "date":
         return bool(_DATE.search(text))
     asked = {w.lower() for w in WORD.findall(question)}
     names = [w for w in re.findall(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'-]+", text) if w.lower() not in asked]
-    if qtype == "person":
-        return bool(names)
-    return bool(names) or bool(_PLACE.search(text))
+    if qtype == "person":  # a person's name has small letters too: DEST, SOURCE or BM25 are identifiers
+        return any(not w.isupper() for w in names)
+    return bool(names) or bool(_PLACE.search(text))  # RAG_HOME is a place
 
 
 def stem(word: str) -> str:
