@@ -102,6 +102,11 @@ def test_sentence_vectors_are_cached_per_chunk(embedder):
         # "when" as a conjunction asks for no time
         ("What does ragspace do when the documents do not answer my question?", None),
         ("Since when has the light been automatic?", "date"),
+        # "who" as a relative pronoun asks for no person: the question word decides
+        ("Where did most people who died of cancer die?", "place"),
+        ("In the trial, who paid for the drugs?", "person"),
+        ("Over which years were the records reviewed?", "date"),
+        ("What was the median time until a second birth?", "number"),
     ],
 )
 def test_question_type(question, kind):

@@ -100,3 +100,35 @@ def test_the_rarest_word_always_stays(samples):
 def test_the_refusal_names_the_users_own_words_even_the_common_ones(samples):
     answer = samples.ask("How much does ragspace cost?")
     assert answer.abstained and 'discuss ragspace, but they say nothing about "cost"' in answer.text, answer.text
+
+
+def test_type_signals_ignore_the_questions_own_figures_and_count_the_asked_noun():
+    from rag.answer.quote_signals import date_strength, superlative
+
+    q = "How many casualties did the trauma group receive during the February 2007 bombings?"
+    assert number_strength("Fourteen casualties were received.", q) == 1.0  # the counted noun, spelled out
+    assert number_strength("We report the group's work during the bombings in February 2007.", q) == 0.0
+    assert number_strength("Nineteen were sent on.", q) == 0.5  # a number, but not of the asked noun
+    years = "Over which years were first presentations of melanoma reviewed?"
+    assert date_strength("It looked at first presentations from 2003 to 2011.", years) == 1.0
+    assert date_strength("The last 20 years have seen more campaigns.", years) == 0.75
+    assert date_strength("Most were seen after the campaign.", years) == 0.5
+    assert date_strength("Melanoma is a skin cancer.", years) == 0.0
+    assert date_strength("Reviewed in 2007.", "What changed after the 2007 review?") < 1.0
+    assert superlative("What topic did studies most often address?", "The most common topic was sports science.")
+    assert not superlative("What topic did studies address?", "The most common topic was sports science.")
+    assert term("sub-group") == term("subgroup") and term("conceptualize") == term("conceptualized")
+    assert term("average") == term("averaged") and term("free") == "free"
+    assert is_aim("First, to establish whether a gradient exists.") and is_aim("The intent of this study was to ...")
+
+
+def test_the_sentence_with_the_counted_noun_beats_the_one_restating_the_question(embedder):
+    text = (
+        "We report the work of the Tresk harbour rescue team during the storm of February 2019. "
+        "Nine boats were brought in. "
+        "The team had trained for such storms since 2015."
+    )
+    question = "How many boats did the Tresk harbour rescue team bring in during the February 2019 storm?"
+    ex = _quote(embedder, question, text)
+    assert "Nine boats" in ex.text, ex.text
+    assert "We report" not in ex.text

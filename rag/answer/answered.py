@@ -66,7 +66,9 @@ _QTYPES = [
         "number",
         re.compile(
             r"\bhow (?:many|much|long|tall|high|far|big|large|old|often|heavy|hot|cold|deep|fast)\b"
-            r"|\bwhat (?:percentage|percent|number|proportion|share|fraction|size|temperature)\b",
+            r"|\bwhat (?:percentage|percent|number|proportion|share|fraction|size|temperature)\b"
+            # "what was the median time until ...": a measured quantity named after the article
+            r"|\bwhat (?:is|was|are|were) the (?:\w+ )?(?:time|duration|number|percentage|proportion|rate|age|dose)\b",
             re.I,
         ),
     ),
@@ -75,10 +77,14 @@ _QTYPES = [
     (
         "date",
         re.compile(
-            r"^\W*(?:and |but |so |since |until |by )?when\b|\bwhat (?:year|date|day|month|time)\b|\bwhich year\b", re.I
+            r"^\W*(?:and |but |so |since |until |by )?when\b|\bwhat (?:year|date|day|month|time)\b"
+            r"|\b(?:which|what) (?:years|dates|period|months)\b|\bwhich year\b",
+            re.I,
         ),
     ),
-    ("person", re.compile(r"\bwho(?:m|se)?\b", re.I)),
+    # "who" asks for a person as the question word (at the start or a clause's start), not as the
+    # relative pronoun after a noun ("Where did most people *who* died of cancer die?")
+    ("person", re.compile(r"(?:^|[,;:]\s*)\W*(?:and |but |so )?who(?:m|se)?\b|\b(?:by|to|with|from|for) whom\b", re.I)),
     ("place", re.compile(r"\bwhere\b|\bwhat (?:country|city|place|region)\b", re.I)),
 ]
 _NUMBER = re.compile(

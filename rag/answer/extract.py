@@ -30,15 +30,18 @@ import numpy as np
 from rag.answer.answered import WORD, content_terms, has_type, question_type, stem, why_unanswered
 from rag.answer.quote_signals import (
     asks_kinds,
+    date_strength,
     is_aim,
     is_background,
     is_finding,
     is_list,
     is_question_line,
     number_strength,
+    superlative,
     terms,
 )
 from rag.answer.sentence_vectors import SentenceVectors
+from rag.quote_clause import answering_clause
 from rag.text.words import STOPWORDS
 from rag.types import Source
 
@@ -51,6 +54,7 @@ W_AIM = 0.15  # a study's aim restates the question: "To evaluate renal damage a
 W_AIM_YES_NO = 0.0  # (PubMedQA long answers covered 0.36 -> 0.26 with it at 0.15)
 W_BACKGROUND = 0.05  # what was known before sets the question up: "X is defined as ..."
 W_FINDING = 0.05  # what a study found answers it: "significantly higher", "no difference"
+W_SUPERLATIVE = 0.1  # "what topic did studies most often address?": "The most common topic was ..."
 SCORE_ALL = 12  # sentences: up to this many in the sources, every one is embedded and scored
 LEXICAL_TOP = 5  # otherwise: the sentences sharing most rare question words (then the best one's neighbours)
 LEXICAL_TYPE = 0.5  # ...plus this share of the rarest question word's weight for holding the asked type
@@ -245,6 +249,8 @@ def _kind(s: _Sent, question: str, qtype: str | None, asks: dict[str, bool], sha
     # "Can it read PDFs?" / "Which file types ...": the list naming the item answers it
     if (asks["kinds"] or (asks["yes_no"] and share > 0)) and is_list(s.text):
         out += W_LIST
+    if superlative(question, s.text):
+        out += W_SUPERLATIVE
     if asks["how_to"] and _INSTRUCTION.search(s.text):
         out += W_HOW
     if asks["yes_no"] and _YES_NO_A.match(s.text) and s.head >= HEAD_FLOOR:  # "Yes." answers its own FAQ question
@@ -256,6 +262,8 @@ def _type_strength(text: str, qtype: str, question: str) -> float:
     """How clearly `text` holds the asked type, 0..1 (a figure in digits beats "three manikin intubations")."""
     if qtype == "number":
         return number_strength(text, question)
+    if qtype == "date":
+        return date_strength(text, question)
     return float(has_type(text, qtype, question))
 
 
@@ -353,6 +361,10 @@ def extract_answer(
     spans = []
     for p in picks:
         start, end = (p.start, p.end) if _words(p.text) <= max_words else _trim(p, question, max_words)
+        clause = qtype and answering_clause(p.text, question, lambda t: _type_strength(t, qtype, question))
+        if clause and _words(p.text[clause[0] : clause[1]]) <= max_words:  # the asked-for figure, date or
+            # name in its own clause: the rest of the sentence is noise (the word budget still rules)
+            start, end = p.start + clause[0], p.start + clause[1]
         spans.append(Span(p.n, start, end))
     by_n = {s.n: s for s in sources}
     text = " ".join(f"{' '.join(by_n[sp.n].text[sp.start : sp.end].split())} [{sp.n}]" for sp in spans)

@@ -16,7 +16,8 @@ from rag.text.words import STOPWORDS
 
 # A study's aim or design, which restates the question rather than answering it.
 _AIM = re.compile(
-    r"^\W*(?:(?:the |our |its )?(?:main |primary )?(?:aims?|purposes?|objectives?|goals?)\b"
+    r"^\W*(?:(?:first|firstly|second|secondly|third|thirdly),\s*)?"  # "First, to establish whether ..."
+    r"(?:(?:the |our |its )?(?:main |primary )?(?:aims?|purposes?|objectives?|goals?|intent)\b"
     r"|to (?:evaluate|determine|examine|investigate|assess|compare|study|describe|analy[sz]e|establish|explore"
     r"|identify|test|review|report|clarify|characteri[sz]e|quantify|measure|estimate|validate|ascertain)\b"
     r"|(?:we|this (?:study|paper|article|report|review|work)|the (?:present|current) (?:study|work|paper))"
@@ -28,8 +29,7 @@ _AIM = re.compile(
 # what is known already, which sets the question up: "X is defined as ...", "little is known about ..."
 _BACKGROUND = re.compile(
     r"\b(?:is|are) (?:defined as|thought to|believed to|not uncommon)|\b(?:has|have) been (?:reported|suggested|"
-    r"proposed|shown|described|recognized|studied)|\blittle is known|\bremains? (?:unclear|unknown|controversial)"
-    r"|^\W*(?:the )?intent of this|^\W*first, to\b",
+    r"proposed|shown|described|recognized|studied)|\blittle is known|\bremains? (?:unclear|unknown|controversial)",
     re.I,
 )
 # what a study found: a comparison, a significance, a change ("significantly higher", "no difference")
@@ -41,8 +41,9 @@ _FINDING = re.compile(
 )
 _DIGIT = re.compile(r"\d")
 _NUMBER_WORD = re.compile(
-    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
-    r"hundred|thousand|million|billion|half|twice|dozen|several)\b",
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen|"
+    r"twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion|half|twice|dozen|"
+    r"several)\b",
     re.I,
 )
 # an enumeration: at least three short comma-separated items ("Plain text, Markdown, HTML, PDF, ...")
@@ -54,6 +55,25 @@ _PERCENT = re.compile(r"\d\s*%|\bper ?cent\b", re.I)
 _ASKS_DURATION = re.compile(r"\bhow long\b|\b(?:time|duration)\b", re.I)
 _DURATION = re.compile(r"\d\s*(?:s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?|days?|weeks?|months?|years?)\b", re.I)
 _MARKUP = re.compile(r"[*_`#>\s]+$")
+_FIGURE = re.compile(r"\d[\d.,:]*\d|\d")
+# a point in time: a year, a month or weekday, a calendar or clock figure ("1 December", "7:00 am")
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
+_POINT = re.compile(
+    r"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:" + _MONTHS + r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
+    r"|\d:\d\d|\d\s*(?:am|pm)\b",
+    re.I,
+)
+_TIME_WORD = re.compile(r"\b(?:before|after|during|until|since|ago|daily|weekly|yearly|annually|today|tonight)\b", re.I)
+# "How many casualties ...": the noun counted, which the answer names next to its figure ("Fourteen casualties")
+_COUNTED = re.compile(r"\bhow many (?:\w+ ){0,2}?(\w+)", re.I)
+_SUPERLATIVE_Q = re.compile(
+    r"\b(?:most|least|best|worst|highest|lowest|largest|smallest|greatest|steepest|main|commonest|primary)\b", re.I
+)
+_SUPERLATIVE = re.compile(
+    r"\b(?:most|least|best|worst|highest|lowest|largest|smallest|greatest|steepest|strongest|weakest|main"
+    r"|commonest|predominant|leading|majority)\b",
+    re.I,
+)
 
 
 def is_aim(text: str) -> bool:
@@ -89,9 +109,21 @@ def asks_kinds(question: str) -> bool:
     return bool(_KINDS.search(question))
 
 
+def _without_question_figures(text: str, question: str) -> str:
+    """`text` without the figures the question itself names: "in February 2007" restates, not answers."""
+    asked = set(_FIGURE.findall(question))
+    return _FIGURE.sub(lambda m: " " if m.group() in asked else m.group(), text) if asked else text
+
+
 def number_strength(text: str, question: str = "") -> float:
     """How clearly `text` holds the figure asked for: 1 for a figure in digits (a percentage for
-    "what share", a duration for "how long"), 0.5 for a bare or spelled-out number, 0 for none."""
+    "what share", a duration for "how long") or any number next to the noun "how many" counts
+    ("Fourteen casualties"), 0.5 for a bare or spelled-out number, 0 for none. Figures the question
+    names do not count."""
+    text = _without_question_figures(text, question)
+    counted = _COUNTED.search(question)
+    if counted and _counts(text, term(counted.group(1))):
+        return 1.0
     if not _DIGIT.search(text):
         return 0.5 if _NUMBER_WORD.search(text) else 0.0
     if _ASKS_SHARE.search(question):
@@ -101,10 +133,41 @@ def number_strength(text: str, question: str = "") -> float:
     return 1.0
 
 
+def _counts(text: str, noun: str) -> bool:
+    """Does a number stand right before `noun` (one word may sit between: "14 wounded casualties")?"""
+    words = WORD.findall(text)
+    for i, w in enumerate(words):
+        if (w[0].isdigit() or _NUMBER_WORD.fullmatch(w)) and noun in {term(x) for x in words[i + 1 : i + 3]}:
+            return True
+    return False
+
+
+def date_strength(text: str, question: str = "") -> float:
+    """How clearly `text` holds the time asked for: 1 for a point in time (a year, a month, a clock
+    time) the question does not name, 0.75 for a duration in figures ("within 2 business days"), 0.5
+    for a word of time ("before", "daily"), 0 for none."""
+    text = _without_question_figures(text, question)
+    asked = {w.lower() for w in WORD.findall(question)}
+    if any(m.group().lower() not in asked for m in _POINT.finditer(text)):
+        return 1.0
+    if _DURATION.search(text):
+        return 0.75
+    return 0.5 if _TIME_WORD.search(text) else 0.0
+
+
+def superlative(question: str, text: str) -> bool:
+    """Does the question ask for the most / main / best one, and the sentence name one?"""
+    return bool(_SUPERLATIVE_Q.search(question)) and bool(_SUPERLATIVE.search(text))
+
+
 def term(word: str) -> str:
-    """A word's matching form: `stem`, and plurals of short words and acronyms too (PDFs -> pdf)."""
-    w = stem(word)
+    """A word's matching form: `stem`, and plurals of short words and acronyms too (PDFs -> pdf);
+    without hyphens (sub-group, subgroup) and a final e (conceptualize, conceptualized; average,
+    averaged)."""
+    w = stem(word.replace("-", "")) if "-" in word[1:-1] else stem(word)
     if len(w) >= 4 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        return w[:-1]
+    if len(w) >= 5 and w.endswith("e") and not w.endswith("ee"):
         return w[:-1]
     return w
 
