@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -14,15 +13,15 @@ from cli.options import AllowedHostOpt, ChromaOpt, CollectionOpt, JsonOpt, LlmOp
 
 def ask(
     question: str = typer.Argument(..., help="Your question, in quotes."),
-    collection: Optional[str] = CollectionOpt,
-    chroma_url: Optional[str] = ChromaOpt,
-    top_k: Optional[int] = typer.Option(None, "--top-k", "-k", help="Sources to retrieve."),
-    hybrid: Optional[bool] = typer.Option(None, "--hybrid/--dense", help="Fuse keyword (BM25) and dense search."),
-    mmr: Optional[bool] = typer.Option(None, "--mmr/--no-mmr", help="Diversify sources (maximal marginal relevance)."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="Minimum cosine similarity of a source."),
-    path_glob: Optional[str] = typer.Option(None, "--only", help="Only sources whose path matches this glob."),
-    llm: Optional[str] = LlmOpt,
-    mode: Optional[str] = typer.Option(
+    collection: str | None = CollectionOpt,
+    chroma_url: str | None = ChromaOpt,
+    top_k: int | None = typer.Option(None, "--top-k", "-k", help="Sources to retrieve."),
+    hybrid: bool | None = typer.Option(None, "--hybrid/--dense", help="Fuse keyword (BM25) and dense search."),
+    mmr: bool | None = typer.Option(None, "--mmr/--no-mmr", help="Diversify sources (maximal marginal relevance)."),
+    threshold: float | None = typer.Option(None, "--threshold", help="Minimum cosine similarity of a source."),
+    path_glob: str | None = typer.Option(None, "--only", help="Only sources whose path matches this glob."),
+    llm: str | None = LlmOpt,
+    mode: str | None = typer.Option(
         None, "--mode", help="auto | extract (quote the sources) | generate (the LLM writes) | both"
     ),
     as_json: bool = JsonOpt,
@@ -54,7 +53,8 @@ def ask(
         elif live:
             streamed += event
             print(safe(event), end="", flush=True)
-    images = images_for_answer(s, store, question, answer.rewritten_query, embedder=build_image_embedder(s))  # shown, never sent to the LLM
+    # images are shown to the user, never sent to the LLM
+    images = images_for_answer(s, store, question, answer.rewritten_query, embedder=build_image_embedder(s))
     if as_json:
         print(json.dumps({**answer.to_dict(), "images": [h.to_dict() for h in images]}))
     else:
@@ -63,20 +63,20 @@ def ask(
 
 
 def chat(
-    collection: Optional[str] = CollectionOpt,
-    chroma_url: Optional[str] = ChromaOpt,
-    host: Optional[str] = typer.Option(
+    collection: str | None = CollectionOpt,
+    chroma_url: str | None = ChromaOpt,
+    host: str | None = typer.Option(
         None, "--host", help="Address to serve on (default 127.0.0.1; any other needs --auth-file or RAG_AUTH)."
     ),
-    port: Optional[int] = typer.Option(None, "--port", help="Port (default 7860, or RAG_UI_PORT)."),
-    auth_file: Optional[Path] = typer.Option(
+    port: int | None = typer.Option(None, "--port", help="Port (default 7860, or RAG_UI_PORT)."),
+    auth_file: Path | None = typer.Option(
         None, "--auth-file", help="A file holding user:password needed to open the UI (or set RAG_AUTH)."
     ),
-    auth: Optional[str] = typer.Option(None, "--auth", hidden=True, help="Refused: visible in `ps`."),
-    ssl_certfile: Optional[Path] = typer.Option(None, "--ssl-certfile", help="TLS certificate (PEM): serve https."),
-    ssl_keyfile: Optional[Path] = typer.Option(None, "--ssl-keyfile", help="TLS private key (PEM) of --ssl-certfile."),
-    llm: Optional[str] = LlmOpt,
-    allowed_host: Optional[List[str]] = AllowedHostOpt,
+    auth: str | None = typer.Option(None, "--auth", hidden=True, help="Refused: visible in `ps`."),
+    ssl_certfile: Path | None = typer.Option(None, "--ssl-certfile", help="TLS certificate (PEM): serve https."),
+    ssl_keyfile: Path | None = typer.Option(None, "--ssl-keyfile", help="TLS private key (PEM) of --ssl-certfile."),
+    llm: str | None = LlmOpt,
+    allowed_host: list[str] | None = AllowedHostOpt,
 ) -> None:
     """Chat with your documents in the browser (`--collection samples` indexes the sample documents on first run)."""
     from ui.config import refuse_auth_flag

@@ -65,6 +65,6 @@ def _log_folders() -> list[Path]:
         from rag.settings import default_home
 
         folders.append(Path(os.environ.get("RAG_HOME") or default_home()).expanduser() / "logs")
-    except Exception:  # noqa: BLE001 - any folder will do for a crash log
+    except Exception:
         pass
     return [*folders, Path(tempfile.gettempdir())]

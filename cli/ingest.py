@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
@@ -13,25 +12,25 @@ from cli.options import ChromaOpt, CollectionOpt, JsonOpt, NoWaitOpt, load_setti
 
 
 def ingest(
-    paths: List[Path] = typer.Argument(
+    paths: list[Path] = typer.Argument(
         None, help="Files or folders to index (default with --rebuild: the ones indexed before)."
     ),
-    collection: Optional[str] = CollectionOpt,
-    chroma_url: Optional[str] = ChromaOpt,
+    collection: str | None = CollectionOpt,
+    chroma_url: str | None = ChromaOpt,
     as_json: bool = JsonOpt,
     rebuild: bool = typer.Option(
         False, "--rebuild", help="Re-embed everything into a new collection, swapped in when complete."
     ),
     watch: bool = typer.Option(False, "--watch", help="Keep syncing as files change (Ctrl-C to stop)."),
-    include: Optional[List[str]] = typer.Option(None, "--include", help="Only files matching this glob (repeatable)."),
-    exclude: Optional[List[str]] = typer.Option(
+    include: list[str] | None = typer.Option(None, "--include", help="Only files matching this glob (repeatable)."),
+    exclude: list[str] | None = typer.Option(
         None, "--exclude", help="Leave out files matching this glob (repeatable)."
     ),
-    chunk_size: Optional[int] = typer.Option(None, "--chunk-size", help="Max tokens per chunk."),
-    chunk_overlap: Optional[int] = typer.Option(None, "--chunk-overlap", help="Tokens of overlap."),
-    embed_model: Optional[str] = typer.Option(None, "--embed-model", help="sentence-transformers model name or path."),
-    max_file_mb: Optional[float] = typer.Option(None, "--max-file-mb", help="Skip files larger than this."),
-    follow_links_outside: Optional[bool] = typer.Option(
+    chunk_size: int | None = typer.Option(None, "--chunk-size", help="Max tokens per chunk."),
+    chunk_overlap: int | None = typer.Option(None, "--chunk-overlap", help="Tokens of overlap."),
+    embed_model: str | None = typer.Option(None, "--embed-model", help="sentence-transformers model name or path."),
+    max_file_mb: float | None = typer.Option(None, "--max-file-mb", help="Skip files larger than this."),
+    follow_links_outside: bool | None = typer.Option(
         None, "--follow-links-outside", help="Follow symlinks that lead out of the folder (default: skip them)."
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="List unchanged files too."),
@@ -88,7 +87,7 @@ def ingest(
 
 
 def status(
-    collection: Optional[str] = CollectionOpt, chroma_url: Optional[str] = ChromaOpt, as_json: bool = JsonOpt
+    collection: str | None = CollectionOpt, chroma_url: str | None = ChromaOpt, as_json: bool = JsonOpt
 ) -> None:
     """Collections, their chunk and file counts, and how each was built."""
     from cli.report import print_status
@@ -104,11 +103,11 @@ def status(
 
 
 def remove(
-    paths: List[Path] = typer.Argument(
+    paths: list[Path] = typer.Argument(
         ..., help="Indexed files or folders to drop from the index (files are not deleted)."
     ),
-    collection: Optional[str] = CollectionOpt,
-    chroma_url: Optional[str] = ChromaOpt,
+    collection: str | None = CollectionOpt,
+    chroma_url: str | None = ChromaOpt,
     as_json: bool = JsonOpt,
     no_wait: bool = NoWaitOpt,
 ) -> None:

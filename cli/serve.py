@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from typing import List, Optional
-
 import typer
 
 from cli.options import AllowedHostOpt, ChromaOpt, CollectionOpt, LlmOpt
 
 
 def serve(
-    host: Optional[str] = typer.Option(
+    host: str | None = typer.Option(
         None, "--host", help="Address to serve on (default 127.0.0.1; any other needs RAG_API_KEY)."
     ),
-    port: Optional[int] = typer.Option(None, "--port", help="Port (default 8000, or RAG_API_PORT)."),
-    collection: Optional[str] = CollectionOpt,
-    chroma_url: Optional[str] = ChromaOpt,
-    llm: Optional[str] = LlmOpt,
-    allowed_host: Optional[List[str]] = AllowedHostOpt,
+    port: int | None = typer.Option(None, "--port", help="Port (default 8000, or RAG_API_PORT)."),
+    collection: str | None = CollectionOpt,
+    chroma_url: str | None = ChromaOpt,
+    llm: str | None = LlmOpt,
+    allowed_host: list[str] | None = AllowedHostOpt,
 ) -> None:
     """Serve an OpenAI-compatible API (/v1) and the MCP tools (/mcp) over your collections."""
     from api.server import serve_command
@@ -28,9 +26,9 @@ def serve(
 
 
 def mcp(
-    collection: Optional[str] = CollectionOpt,
-    chroma_url: Optional[str] = ChromaOpt,
-    llm: Optional[str] = LlmOpt,
+    collection: str | None = CollectionOpt,
+    chroma_url: str | None = ChromaOpt,
+    llm: str | None = LlmOpt,
 ) -> None:
     """Serve the MCP tools (search, ask, list_collections, get_passage) over stdin/stdout, for agents."""
     from api.server import mcp_command

@@ -15,8 +15,9 @@ shared by the stages (sentence and word vectors, the collection's null); the sta
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from functools import cached_property
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 

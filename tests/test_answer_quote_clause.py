@@ -1,10 +1,10 @@
-"""A long sentence is quoted as its clause that holds the asked-for answer (rag/quote_clause.py), and
+"""A long sentence is quoted as its clause that holds the asked-for answer (rag/answer/quote_clause.py), and
 only where the cut leaves a clause a reader can take in; the citation check still supports it."""
 
 from __future__ import annotations
 
 import pytest
-from rag.quote_clause import answering_clause
+from rag.answer.quote_clause import answering_clause
 
 from rag.answer.extract import SentenceVectors, _type_strength, extract_answer
 from rag.types import Source

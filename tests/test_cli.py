@@ -174,7 +174,8 @@ def test_ask_prints_one_json_object_and_missing_collections_say_how_to_ingest(tm
 
 def test_rag_core_does_not_depend_on_ingest_ui_eval_or_space():
     code = (
-        "import sys, rag.app, rag.engine, rag.retrieval.retriever, rag.index.lexical, rag.verify.check, cli.report, rag.llm;"
+        "import sys, rag.app, rag.engine, rag.retrieval.retriever, rag.index.lexical, rag.verify.check, cli.report,"
+        " rag.llm;"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'ingest', 'ui', 'eval', 'space'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -96,11 +96,9 @@ def _logging_calls(path: Path) -> list[tuple[str, str]]:
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute | ast.Name):
             continue
         name = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
-        if name in CONFIGURES:
-            found.append((name, ast.unparse(node)))
-        elif name == "getLogger" and not (
+        if name in CONFIGURES or (name == "getLogger" and not (
             len(node.args) == 1 and isinstance(node.args[0], ast.Name) and node.args[0].id == "__name__"
-        ):
+        )):
             found.append((name, ast.unparse(node)))
     return found
 

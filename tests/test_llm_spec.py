@@ -27,7 +27,7 @@ def test_the_spec_forms(raw, expected):
 
 @pytest.mark.parametrize("raw", ["", "gpt-4", "ollama:", "embedded:  ", "auto:llama3.2", "/models/x.gguf"])
 def test_a_bad_spec_names_the_forms_that_work(raw):
-    with pytest.raises(ConfigError, match="use one of: auto, ollama, ollama:MODEL, embedded, embedded:PATH.gguf"):
+    with pytest.raises(ConfigError, match=r"use one of: auto, ollama, ollama:MODEL, embedded, embedded:PATH\.gguf"):
         parse_llm_spec(raw)
 
 

@@ -234,19 +234,18 @@ def describe_llm(settings: Settings, spec: str) -> tuple[str, list[str], list[st
     except RagError as exc:
         return f"{spec} (unusable)", [str(exc)], notes
     model = parsed.ollama_model(settings)
-    if model is not None:
-        if not ollama_available(settings.ollama_host, model):
-            fix = f"start it with `ollama serve` and `ollama pull {model}`"
-            if parsed.backend == "ollama":
-                warnings.append(
-                    f"Ollama is not answering at {settings.ollama_host} with model {model!r} - "
-                    f"{fix}, or choose `embedded` in Settings."
-                )
-                return f"ollama ({model}, unreachable)", warnings, notes
-            notes.append(
-                f"Ollama is not running at {settings.ollama_host}: answers come from the small "
-                f"embedded model. For better answers, {fix}."
+    if model is not None and not ollama_available(settings.ollama_host, model):
+        fix = f"start it with `ollama serve` and `ollama pull {model}`"
+        if parsed.backend == "ollama":
+            warnings.append(
+                f"Ollama is not answering at {settings.ollama_host} with model {model!r} - "
+                f"{fix}, or choose `embedded` in Settings."
             )
+            return f"ollama ({model}, unreachable)", warnings, notes
+        notes.append(
+            f"Ollama is not running at {settings.ollama_host}: answers come from the small "
+            f"embedded model. For better answers, {fix}."
+        )
     try:
         backend = resolve_llm(settings, spec)
     except RagError as exc:

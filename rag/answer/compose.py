@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from rag.answer.extract import Extract
     from rag.answer.sentence_vectors import SentenceVectors
 
-Event = Union[str, Answer]
+Event = str | Answer
 
 REPEAT_TAIL = 50  # characters; a tail seen earlier in the answer means the model is looping
 # Sentences embedded per batch when focusing: each batch is padded to its longest sentence, so small
@@ -125,7 +125,7 @@ class Composer:
         if requested != "extract" or extract is None:
             try:
                 llm = self.llm()
-            except Exception as exc:  # noqa: BLE001 - any backend failure still leaves the quotes to show
+            except Exception as exc:
                 error = llm_failure(exc, self.settings.llm)
         mode = "generate" if extract is None else "extract" if error else resolve_mode(requested, llm)
         if mode == "extract":
@@ -137,7 +137,7 @@ class Composer:
             yield prefix
         try:
             answer = yield from self._generate(q, relevant, llm, prefix)
-        except Exception as exc:  # noqa: BLE001 - the model crashed mid-answer: the quotes still answer
+        except Exception as exc:
             if extract is None:
                 raise
             yield from self._quote(q, relevant, extract, llm_failure(exc, llm.name))

@@ -41,7 +41,7 @@ from rag.answer.quote_signals import (
     terms,
 )
 from rag.answer.sentence_vectors import SentenceVectors
-from rag.quote_clause import answering_clause
+from rag.answer.quote_clause import answering_clause
 from rag.text.words import STOPWORDS
 from rag.types import Source
 

@@ -49,7 +49,7 @@ def _cuts(text: str) -> list[int]:
         m = marks.get(i)
         if depth == 0 and m and (m.group().startswith(";") or _OPENER.match(text, m.end())):
             out.append(m.end())
-    return out + [len(text)]
+    return [*out, len(text)]
 
 
 def answering_clause(text: str, question: str, strength: Callable[[str], float]) -> tuple[int, int] | None:
