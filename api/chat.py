@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from itertools import chain
 
 from sse_starlette import ServerSentEvent
@@ -87,7 +87,7 @@ def _llm_failed(event) -> None:
         raise LLMError(event.llm_error)
 
 
-def start_stream(service: RagService, req: ChatRequest) -> Iterator[ServerSentEvent]:
+def start_stream(service: RagService, req: ChatRequest) -> Generator[ServerSentEvent, None, None]:
     """SSE frames of one answer; raises the request's error before yielding anything (see module doc)."""
     threshold = req.threshold if req.threshold is not None else service.settings.relevance_threshold
     seen = _Seen(threshold)
@@ -106,11 +106,11 @@ def start_stream(service: RagService, req: ChatRequest) -> Iterator[ServerSentEv
 
 def _frames(
     service: RagService, collection: str, head: list, events: Iterator, seen: _Seen
-) -> Iterator[ServerSentEvent]:
+) -> Generator[ServerSentEvent, None, None]:
     cid = completion_id()
     sent: set[str] = set()
 
-    def sources(items: list[Source]) -> Iterator[ServerSentEvent]:
+    def sources(items: list[Source]) -> Generator[ServerSentEvent, None, None]:
         for s in items:
             if s.id not in sent:
                 sent.add(s.id)
@@ -143,7 +143,7 @@ def _frames(
     yield DONE
 
 
-async def in_thread(frames: Iterator[ServerSentEvent]) -> AsyncIterator[ServerSentEvent]:
+async def in_thread(frames: Generator[ServerSentEvent, None, None]) -> AsyncIterator[ServerSentEvent]:
     """Iterate a blocking generator in worker threads; close it when the client disconnects."""
     import anyio
     from anyio import to_thread

@@ -53,6 +53,8 @@ def ask(
         elif live:
             streamed += event
             print(safe(event), end="", flush=True)
+    if answer is None:  # the engine always ends with an Answer; a stream without one is a bug
+        raise RuntimeError("the answer stream ended without an answer")
     # images are shown to the user, never sent to the LLM
     images = images_for_answer(s, store, question, answer.rewritten_query, embedder=build_image_embedder(s))
     if as_json:

@@ -71,12 +71,12 @@ def _query_bar(tty: bool):
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
     bar = Progress(
         TextColumn("queries"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=Console(stderr=True)
     )
-    tasks = []
+    tasks: list[TaskID] = []
 
     def update(done: int, total: int) -> None:
         if not tasks:

@@ -23,7 +23,7 @@ class _CurrentStderr(logging.StreamHandler):
     """Writes to whatever `sys.stderr` is when a record arrives (a test runner swaps it per test)."""
 
     @property
-    def stream(self):  # type: ignore[override]
+    def stream(self):
         return sys.stderr
 
     @stream.setter

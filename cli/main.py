@@ -103,7 +103,7 @@ def _run_for_json() -> None:
     except typer.Abort:
         raise KeyboardInterrupt from None
     except typer.TyperException as exc:  # typer's (vendored) click usage errors: bad option, bad value
-        exc.show()
+        exc.show()  # type: ignore[attr-defined]  # typer's stubs omit click's show() on its exceptions
         _json_error(True, exc.format_message(), "usage", exc.exit_code)
         sys.exit(exc.exit_code)
     sys.exit(code if isinstance(code, int) else 0)

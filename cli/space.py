@@ -65,7 +65,7 @@ def map_cmd(
         raise SpaceError(f"Unknown colouring {color!r} - use `--color file` or `--color topic`.")
     settings, store = _open(collection, chroma_url)
     space_map = load_map(settings, store, method=method, max_points=max_points)  # with topics: the UI shares the cache
-    images = _image_layer(settings, store, space_map, thumbs=bool(out) and out.suffix.lower() == ".html")
+    images = _image_layer(settings, store, space_map, thumbs=out is not None and out.suffix.lower() == ".html")
     written = write_map(space_map, out, color_by=color, images=images) if out else None
     if as_json:
         return _emit(_map_summary(space_map, written, images))

@@ -15,7 +15,7 @@ shared by the stages (sentence and word vectors, the collection's null); the sta
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from rag.answer.answerability import CollectionNull, Verdict, WordVectors
     from rag.answer.extract import Extract
     from rag.answer.sentence_vectors import SentenceVectors
+    from rag.protocols import TextEmbedder
 
 __all__ = ["Engine", "Event"]
 
@@ -48,6 +49,12 @@ class Engine:
         self._llm = llm
         self.embedder = embedder or getattr(retriever, "embedder", None)
         self._null: tuple[str | None, CollectionNull] | None = None
+
+    def _embedder(self) -> TextEmbedder:
+        """The embedder the meaning-based stages need (callers check `self.embedder` first)."""
+        if self.embedder is None:
+            raise RuntimeError("this engine was built without an embedder")
+        return self.embedder
 
     @property
     def llm(self) -> LLMBackend:
@@ -104,7 +111,7 @@ class Engine:
         yield from self._labelled(self._composer().compose(q, relevant, extract, mode), query, near)
 
     @staticmethod
-    def _labelled(events: Iterator[Event], query: str, near: list[Source]) -> Iterator[Event]:
+    def _labelled(events: Generator[Event, None, None], query: str, near: list[Source]) -> Iterator[Event]:
         """The composed events, the final Answer told what retrieval searched and what was also near."""
         try:
             for event in events:
@@ -180,7 +187,7 @@ class Engine:
     def _best_cosines(self, questions: list[str]) -> list[float]:
         """Each question's best cosine in the collection (dense search, one batch of embeddings)."""
         search = self.retriever.search_vector
-        vectors = self.embedder.embed(questions)
+        vectors = self._embedder().embed(questions)
         hits = [search(q, v, top_k=1, hybrid=False, threshold=-1.0) for q, v in zip(questions, vectors)]
         return [h[0].score if h else 0.0 for h in hits]
 
@@ -189,14 +196,14 @@ class Engine:
         """Single-word vectors for matching a question's key terms by meaning (each word embedded once)."""
         from rag.answer.answerability import WordVectors
 
-        return WordVectors(lambda words: self.embedder.embed(words, batch_size=WORD_BATCH))
+        return WordVectors(lambda words: self._embedder().embed(words, batch_size=WORD_BATCH))
 
     @cached_property
     def sentences(self) -> SentenceVectors:
         """Sentence vectors per chunk, shared by quoting, focusing and checking (each chunk embedded once)."""
         from rag.answer.sentence_vectors import SentenceVectors
 
-        return SentenceVectors(lambda sentences: self.embedder.embed(sentences, batch_size=FOCUS_BATCH))
+        return SentenceVectors(lambda sentences: self._embedder().embed(sentences, batch_size=FOCUS_BATCH))
 
     # -- kept for callers that tune or test one step -------------------------------------------
 

@@ -4,9 +4,9 @@ only where the cut leaves a clause a reader can take in; the citation check stil
 from __future__ import annotations
 
 import pytest
-from rag.answer.quote_clause import answering_clause
 
 from rag.answer.extract import SentenceVectors, _type_strength, extract_answer
+from rag.answer.quote_clause import answering_clause
 from rag.types import Source
 
 RESULTS = (

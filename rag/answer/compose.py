@@ -34,6 +34,7 @@ from rag.types import Answer, Source, Timings
 if TYPE_CHECKING:
     from rag.answer.extract import Extract
     from rag.answer.sentence_vectors import SentenceVectors
+    from rag.protocols import TextEmbedder
 
 Event = str | Answer
 
@@ -113,12 +114,12 @@ class Composer:
 
     settings: Settings
     llm: Callable[[], LLMBackend]
-    embedder: object | None
+    embedder: TextEmbedder | None
     sentences: Callable[[], SentenceVectors]
 
     def compose(
         self, q: Question, relevant: list[Source], extract: Extract | None, mode: str | None
-    ) -> Iterator[Event]:
+    ) -> Generator[Event, None, None]:
         """Yield the answer's text pieces, then the checked `Answer` (see rag/answer/mode.py for `mode`)."""
         requested = mode or self.settings.answer_mode
         llm, error = None, None
@@ -126,15 +127,19 @@ class Composer:
             try:
                 llm = self.llm()
             except Exception as exc:
+                if extract is None:  # nothing to fall back on: the model's own error is the answer
+                    raise
                 error = llm_failure(exc, self.settings.llm)
         mode = "generate" if extract is None else "extract" if error else resolve_mode(requested, llm)
         if mode == "extract":
+            assert extract is not None  # "extract" is chosen only with a quote
             yield from self._quote(q, relevant, extract, error)
             return
         prefix = quote_text(q.text, extract) + BOTH_HEADER if mode == "both" and extract else ""
         if prefix:
             q.timings.first_token_s = time.perf_counter() - q.started
             yield prefix
+        assert llm is not None  # generating: the model loaded (a failure above raised or chose the quote)
         try:
             answer = yield from self._generate(q, relevant, llm, prefix)
         except Exception as exc:
@@ -142,7 +147,7 @@ class Composer:
                 raise
             yield from self._quote(q, relevant, extract, llm_failure(exc, llm.name))
             return
-        answer.mode, answer.spans = mode, (extract.spans if prefix else [])
+        answer.mode, answer.spans = mode, (extract.spans if prefix and extract else [])
         if requested == "auto" and extract and extract.text and not answer.abstained:
             answer = self._replaced(q, relevant, extract, answer, llm)
         q.timings.total_s = time.perf_counter() - q.started
@@ -221,7 +226,8 @@ class Composer:
     def focus(self, question: str, sources: list[Source], llm: LLMBackend) -> list[str] | None:
         """Source texts cut to the model's `source_tokens` around the question (None = use them whole)."""
         limit = self.settings.source_tokens if self.settings.source_tokens is not None else llm.source_tokens
-        if not limit or self.embedder is None:
+        embedder = self.embedder
+        if not limit or embedder is None:
             return None
         from rag.answer.focus import focus_texts
 
@@ -234,11 +240,11 @@ class Composer:
         def embed(sentences: list[str]):  # the quoting step already embedded these sentences
             missing = [x for x in dict.fromkeys(sentences) if x not in known]
             if missing:
-                known.update(zip(missing, self.embedder.embed(missing, batch_size=FOCUS_BATCH)))
+                known.update(zip(missing, embedder.embed(missing, batch_size=FOCUS_BATCH)))
             return np.stack([known[x] for x in sentences])
 
         texts = focus_texts(
-            self.embedder.embed_query(question), [s.text for s in sources], limit, llm.count_tokens, embed
+            embedder.embed_query(question), [s.text for s in sources], limit, llm.count_tokens, embed
         )
         return None if texts == [s.text for s in sources] else texts
 
@@ -248,6 +254,8 @@ class Composer:
 
         # the sentences quoting and focusing embedded are not embedded again
         known = self.sentences().known(answer.sources)
+        if self.embedder is None:  # the check compares meanings: an engine without an embedder cannot run it
+            raise RuntimeError("the citation check needs the engine's embedder")
         result = check_answer(answer.text, answer.sources, self.embedder, known=known)
         answer.text = result.text
         answer.per_sentence = result.per_sentence

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.answer.answered import WORD, content_terms, has_type, question_type, stem, why_unanswered
+from rag.answer.quote_clause import answering_clause
 from rag.answer.quote_signals import (
     asks_kinds,
     date_strength,
@@ -41,7 +42,6 @@ from rag.answer.quote_signals import (
     terms,
 )
 from rag.answer.sentence_vectors import SentenceVectors
-from rag.answer.quote_clause import answering_clause
 from rag.text.words import STOPWORDS
 from rag.types import Source
 
@@ -383,7 +383,7 @@ def pick_sentences(
     question: str,
     sources: Sequence[Source],
     embedder,
-    cache: SentenceVectors,
+    cache: SentenceVectors | None,
     common_words: Callable[[str, float], list[str]] | None,
     share: float,
     max_words: int,
@@ -394,7 +394,7 @@ def pick_sentences(
     out when choosing: "where does ragspace keep its data?" is about "data". The refusal still names
     the words the user used ("The documents discuss ragspace, but ...").
     """
-    if embedder is None:
+    if embedder is None or cache is None:  # nothing to embed sentences with: no quote
         return None
     focused = without_common_words(question, common_words, share)
     qvec = embedder.embed_query(focused)  # remembered from retrieval when nothing was dropped

@@ -212,7 +212,7 @@ def heuristic_condense(history: list[dict[str, Any]], question: str, depth: int 
 
 
 def standalone_query(
-    question: str, history: list[dict], mode: str, llm: Callable[[], LLMBackend]
+    question: str, history: list[dict[str, str]], mode: str, llm: Callable[[], LLMBackend]
 ) -> tuple[str, str | None]:
     """The answer pipeline's first stage: the search query for `question`, and it again when rewritten.
 
