@@ -1,10 +1,12 @@
 """POST /v1/chat/completions: one answer, whole or as server-sent events, in OpenAI's format.
 
 Streaming order: a role chunk; Open WebUI `source` events for the passages the model reads (sent
-as soon as retrieval has them, before any text); the text as `delta.content`; a last chunk with
-`finish_reason` and ragspace's fields (`sources` actually used, `unsupported`, `abstained`, ...,
-and `answer`, the checked text: the citation check may remove or add [n] markers after the model
-has written, so `answer` can differ from the streamed deltas in those markers); `data: [DONE]`.
+as soon as retrieval has them, before any text); the text as `delta.content`; the "Sources" list
+(rag.answer.footnotes, unless turned off) as one more delta; a last chunk with `finish_reason` and
+ragspace's fields (`sources` actually used, `unsupported`, `abstained`, ..., and `answer`, the
+checked text without the list: the citation check may remove or add [n] markers after the model
+has written, so `answer` can differ from the streamed deltas in those markers); with
+`stream_options.include_usage`, a chunk with no choices and `usage`, as OpenAI sends; `data: [DONE]`.
 
 The HTTP status is decided before the first byte: the first answer piece is awaited before the
 response starts, so an unknown collection (404), a bad request (400) or an LLM that is down
@@ -29,9 +31,11 @@ from api.openai_format import (
     chunk,
     completion_id,
     error_body,
+    usage,
     webui_source_event,
 )
 from api.service import RagService
+from rag.answer.footnotes import footnotes
 from rag.answer.sources import arrange
 from rag.llm import LLMError
 from rag.types import Answer, Source
@@ -77,7 +81,12 @@ def answer_once(service: RagService, req: ChatRequest) -> dict:
     except LLMError:
         service.forget(collection)
         raise
-    return chat_completion(collection, answer)
+    return chat_completion(collection, answer, _footnotes(service, req, answer))
+
+
+def _footnotes(service: RagService, req: ChatRequest, answer: Answer) -> str:
+    wanted = req.footnotes if req.footnotes is not None else service.settings.api_footnotes
+    return footnotes(answer) if wanted else ""
 
 
 def _llm_failed(event) -> None:
@@ -101,11 +110,11 @@ def start_stream(service: RagService, req: ChatRequest) -> Generator[ServerSentE
     except LLMError:
         service.forget(collection)
         raise
-    return _frames(service, collection, head, events, seen)
+    return _frames(service, req, collection, head, events, seen)
 
 
 def _frames(
-    service: RagService, collection: str, head: list, events: Iterator, seen: _Seen
+    service: RagService, req: ChatRequest, collection: str, head: list, events: Iterator, seen: _Seen
 ) -> Generator[ServerSentEvent, None, None]:
     cid = completion_id()
     sent: set[str] = set()
@@ -125,7 +134,11 @@ def _frames(
                 yield from sources(event.sources)
                 if not streamed and event.text:  # an abstention (or a reply that came whole)
                     yield sse(chunk(cid, collection, {"content": event.text}))
-                yield sse(chunk(cid, collection, {}, "stop", answer=event.text, **answer_fields(event)))
+                if notes := _footnotes(service, req, event):
+                    yield sse(chunk(cid, collection, {"content": notes}))
+                yield sse(chunk(cid, collection, {}, "stop", **answer_fields(event)))
+                if req.stream_options and req.stream_options.include_usage:
+                    yield sse(chunk(cid, collection, None, usage=usage(event)))
                 break
             streamed = True
             yield sse(chunk(cid, collection, {"content": event}))

@@ -24,13 +24,15 @@ SEARCH_DOC = """Find the passages of the user's documents that best match a quer
 Use this to look something up in the user's files. Each result has: `chunk_id` (pass it to
 `get_passage` for the surrounding text), `path` of the file it came from, `page` (PDFs; null
 otherwise), `score` (cosine similarity to the query, about 0.3+ is relevant, 0.5+ strong) and the
-passage `text`. Results are best first.
+passage `text`; `fused_score` is set when keyword and meaning ranks were fused (hybrid). Results
+are best first.
 
 Args:
     query: what to look for, in natural language or keywords.
     collection: which collection to search (see `list_collections`); empty = the server's default.
     top_k: how many passages to return (1-50).
-    hybrid: also match exact keywords (names, codes, numbers) besides meaning; good for identifiers.
+    hybrid: also match exact keywords (names, codes, numbers) besides meaning; empty = the server's
+        `hybrid` setting (on unless turned off, as everywhere in ragspace); false ranks by meaning alone.
 """
 
 ASK_DOC = """Answer a question from the user's documents, with [n] citations of the passages used.
@@ -68,9 +70,24 @@ Args:
 """
 
 
-def _tool_error(exc: Exception) -> Exception:
+def _tool_error(exc: Exception, service: RagService) -> Exception:
+    """The agent's error: the message that names the fix, in MCP's terms (tools and their arguments)."""
     from mcp.server.mcpserver.exceptions import ToolError
 
+    from api.service import UnknownCollection
+
+    if isinstance(exc, UnknownCollection) and not exc.have:
+        return ToolError(
+            f"No collection named {exc.name!r}: the server's data home ({service.settings.home}) has no "
+            "collections. Restart the server on the folder that holds the index (`rag mcp --home FOLDER`, "
+            "or RAG_HOME for `rag serve`), or index documents there with `rag ingest PATH`."
+        )
+    if isinstance(exc, UnknownCollection):
+        return ToolError(
+            f"No collection named {exc.name!r} (collections: {', '.join(exc.have) or 'none yet'}). "
+            "Call the `list_collections` tool and pass one of its names as `collection`, or leave "
+            f"`collection` empty for the server's default ({service.settings.collection!r})."
+        )
     return ToolError(str(exc))
 
 
@@ -87,17 +104,19 @@ def build_mcp(service: RagService):
         try:
             return await to_thread.run_sync(lambda: fn(*args, **kwargs))
         except RagError as exc:  # the agent gets the message that names the fix
-            raise _tool_error(exc) from None
+            raise _tool_error(exc, service) from None
 
     @mcp.tool(description=SEARCH_DOC)
-    async def search(query: str, collection: str = "", top_k: int = 5, hybrid: bool = False) -> dict:
+    async def search(query: str, collection: str = "", top_k: int = 5, hybrid: bool | None = None) -> dict:
+        hybrid = service.settings.hybrid if hybrid is None else hybrid  # as `rag ask` and the API search
         found = await run(service.search, query, collection or None, top_k=max(1, min(top_k, 50)), hybrid=hybrid)
-        return {"collection": service.collection_name(collection), "results": [source_dict(s) for s in found]}
+        name = await run(service.collection_name, collection or None)
+        return {"collection": name, "hybrid": hybrid, "results": [source_dict(s) for s in found]}
 
     @mcp.tool(description=ASK_DOC)
     async def ask(question: str, collection: str = "") -> dict:
         answer = await run(_ask, service, question, collection or None)
-        return {"answer": answer.text, **answer_fields(answer)}
+        return answer_fields(answer)
 
     @mcp.tool(description=LIST_DOC)
     async def list_collections() -> dict:

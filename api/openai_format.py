@@ -41,6 +41,12 @@ class Message(BaseModel):
         return self.content or ""
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    include_usage: bool = False  # OpenAI's: a last chunk, `choices` empty, carries `usage`
+
+
 class ChatRequest(BaseModel):
     """POST /v1/chat/completions; the extra fields arrive through the openai client's `extra_body`."""
 
@@ -54,7 +60,9 @@ class ChatRequest(BaseModel):
     hybrid: bool | None = None
     path_glob: str | None = None
     threshold: float | None = Field(default=None, ge=-1.0, le=1.0)
-    mode: str | None = None  # the engine's answer mode, when it has one
+    mode: Literal["auto", "extract", "generate", "both"] | None = None  # None = the settings' `answer_mode`
+    footnotes: bool | None = None  # end `content` with a "Sources" list; None = the settings' `api_footnotes`
+    stream_options: StreamOptions | None = None
 
     def question_and_history(self) -> tuple[str, list[dict]]:
         """The last user message and the conversation before it (system and tool turns left out:
@@ -122,6 +130,8 @@ def source_dict(s: Source) -> dict[str, Any]:
         "path": s.path,
         "page": s.page,
         "score": round(s.score, 4),
+        # set when hybrid search ranked it (reciprocal rank fusion of keyword and dense ranks)
+        "fused_score": None if s.fused_score is None else round(s.fused_score, 6),
         "text": s.text,
         "start": s.start_char,
         "end": s.end_char,
@@ -131,6 +141,9 @@ def source_dict(s: Source) -> dict[str, Any]:
 def answer_fields(answer: Answer) -> dict[str, Any]:
     """ragspace's top-level additions to a chat completion."""
     return {
+        "answer": answer.text,  # the checked answer: `content` without the Sources list
+        "mode": answer.mode,  # extract (quoted), generate, both; None for an abstention
+        "note": answer.note,
         "sources": [source_dict(s) for s in answer.sources],
         "also_near": [s.near_dict() for s in answer.also_near],
         "abstained": answer.abstained,
@@ -148,15 +161,25 @@ def completion_id() -> str:
     return f"chatcmpl-{uuid.uuid4().hex}"
 
 
-def chat_completion(model: str, answer: Answer) -> dict[str, Any]:
+def usage(answer: Answer) -> dict[str, int]:
+    """OpenAI's `usage`: the tokens the LLM read and wrote (0 and 0 when no model ran: a quote, an abstention)."""
+    return {
+        "prompt_tokens": answer.prompt_tokens,
+        "completion_tokens": answer.completion_tokens,
+        "total_tokens": answer.prompt_tokens + answer.completion_tokens,
+    }
+
+
+def chat_completion(model: str, answer: Answer, footnotes: str = "") -> dict[str, Any]:
+    """The whole completion; `content` is the checked answer followed by `footnotes` (rag.answer.footnotes)."""
+    message = {"role": "assistant", "content": answer.text + footnotes}
     return {
         "id": completion_id(),
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": answer.text}, "finish_reason": "stop"}
-        ],
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        "usage": usage(answer),
         **answer_fields(answer),
     }
 

@@ -11,12 +11,14 @@ import base64
 import sys
 import time
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from api.auth import BearerAuth, check_api_bind
 from api.errors import error_status
 from api.limits import BodyLimit, check_count, check_text
 from api.openai_format import ChatRequest, EmbeddingsRequest, RetrieveRequest, error_body, models_list, source_dict
 from api.service import RagService
+from rag.errors import ConfigError
 from rag.settings import Settings
 
 
@@ -217,12 +219,20 @@ def serve_command(
     uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_level="warning")
 
 
-def mcp_command(collection: str | None = None, llm: str | None = None, chroma_url: str | None = None) -> None:
-    """Serve the MCP tools over stdin/stdout (what `rag mcp` runs)."""
+def mcp_command(
+    collection: str | None = None, llm: str | None = None, chroma_url: str | None = None, home: Path | None = None
+) -> None:
+    """Serve the MCP tools over stdin/stdout (what `rag mcp` runs); `home` overrides RAG_HOME.
+
+    Raises:
+        ConfigError: `home` exists and is not a folder (an MCP client would only see the server exit).
+    """
     from api.mcp_tools import build_mcp
     from rag.settings import load_settings
 
-    settings = load_settings(collection=collection, llm=llm, chroma_url=chroma_url)
+    if home is not None and home.exists() and not home.is_dir():
+        raise ConfigError(f"--home {home} is not a folder - pass the data folder that holds `chroma/`.")
+    settings = load_settings(collection=collection, llm=llm, chroma_url=chroma_url, home=home)
     # stdout carries the protocol: the SDK's stdio transport points fd 1 at stderr while it serves,
     # so stray output (a library's print, llama.cpp's logging) cannot corrupt it
     import anyio

@@ -20,19 +20,32 @@ from rag.settings import Settings
 from rag.types import Source
 
 
+class UnknownCollection(CollectionNotFound):
+    """A request named a collection there is not; each edge says how to list them in its own terms."""
+
+    def __init__(self, name: str, have: list[str]) -> None:
+        self.name, self.have = name, have
+        names = ", ".join(have) or "none yet"
+        super().__init__(  # the HTTP API's terms; api/mcp_tools.py words it for an agent
+            f"No collection named {name!r} (collections: {names}). Create it with "
+            f"`rag ingest PATH --collection {name}`, or pick one listed by GET /v1/models."
+        )
+
+
 class UnsupportedOption(RagError):
     """A request asked for an engine option this version of the engine does not have."""
 
 
-# request field -> Engine.stream keyword. `answer_mode` arrives with the answers work; until then
-# a request that sets `mode` is refused with a message rather than silently ignored.
+# request field -> Engine.stream keyword (`mode` was once sent as `answer_mode`, which the engine
+# never took, so every request that set it got a 400). An engine without one of them refuses the
+# request with a message rather than ignoring the option silently.
 ENGINE_OPTIONS = {
     "top_k": "top_k",
     "hybrid": "hybrid",
     "path_glob": "path_glob",
     "threshold": "threshold",
     "temperature": "temperature",
-    "mode": "answer_mode",
+    "mode": "mode",
 }
 
 
@@ -79,7 +92,7 @@ class RagService:
         """`name` (default: the configured collection), refused when no such collection exists.
 
         Raises:
-            CollectionNotFound: naming the collections there are.
+            UnknownCollection: naming the collections there are.
         """
         name = (name or "").strip() or self.settings.collection
         if self.pool.holds(name):
@@ -90,11 +103,7 @@ class RagService:
         except ValueError:
             exists = False
         if not exists:
-            have = ", ".join(c.name for c in self.store.list()) or "none yet"
-            raise CollectionNotFound(
-                f"No collection named {name!r} (collections: {have}). Create it with "
-                f"`rag ingest PATH --collection {name}`, or pick one listed by GET /v1/models."
-            )
+            raise UnknownCollection(name, [c.name for c in self.store.list()])
         return name
 
     @contextmanager

@@ -7,7 +7,7 @@ from rich.table import Table
 
 from rag.settings import Settings
 from rag.text.terminal import line, plain
-from rag.types import Answer, FileStatus, IngestReport, Source
+from rag.types import Answer, FileStatus, IngestReport, Source, Timings
 
 STYLE = {
     FileStatus.INGESTED: "green",
@@ -40,25 +40,41 @@ def print_report(report: IngestReport, *, verbose: bool = False, console: Consol
 
 
 def print_status(settings: Settings, rows: list[dict], console: Console | None = None) -> None:
+    """One block per collection, label and value on each line: readable at 80 columns, where a
+    six-column table broke every value (model names, paths, dates) across several lines."""
     console = console or Console()
     console.print(line("store: ", str(settings.chroma_url or settings.chroma_path)))
     if not rows:
         console.print("No collections yet - create one with `rag ingest FOLDER`.")
         return
-    table = Table()
-    for col in ("collection", "files", "chunks", "built with", "folders", "last indexed"):
-        table.add_column(col, overflow="fold")
     for r in rows:
-        built = ", ".join(f"{k}={v}" for k, v in r["built_with"].items())
-        table.add_row(
-            plain(r["name"]),
-            str(r["files"]),
-            str(r["chunks"]) + (f" + {r['images']} images" if r.get("images") else ""),
-            plain(built),
-            plain("\n".join(r["roots"])),
-            plain(r["last_indexed"]),
-        )
-    console.print(table)
+        images = f", {r['images']} images" if r.get("images") else ""
+        console.print()
+        console.print(line((r["name"], "bold"), f"  {r['files']} files, {r['chunks']} chunks{images}"))
+        console.print(plain(f"  indexed     {_when(r['last_indexed'])}"))
+        for root in r["roots"] or ["(none recorded)"]:
+            console.print(plain(_field("folder", root, console.width)))
+        built = ", ".join(f"{k}={v}" for k, v in sorted(r["built_with"].items()))
+        console.print(plain(_field("built with", built, console.width), "dim"))
+
+
+def _field(label: str, value: str, width: int) -> str:
+    """`  label       value`, the value wrapped under itself (not under the label) at `width`."""
+    import textwrap
+
+    head = f"  {label:<10}  "
+    return textwrap.fill(
+        value, max(width, 40), initial_indent=head, subsequent_indent=" " * len(head), break_on_hyphens=False
+    )
+
+
+def _when(iso: str | None) -> str:
+    """ "2026-12-04 21:16 UTC" from the ISO time ingest.status gives; "never" for none."""
+    if not iso:
+        return "never"
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def also_near_text(near: list[Source]) -> str:
@@ -120,14 +136,15 @@ def print_answer(answer: Answer, *, streamed: str | None = None, console: Consol
         if answer.mode == "extract"
         else "no LLM (abstained)"
     )
-    first = f", first token {t.first_token_s:.2f}s" if t.first_token_s is not None else ""
-    console.print(
-        plain(
-            f"{who} - retrieve {t.retrieve_s * 1000:.0f} ms{first}, total {t.total_s:.2f}s"
-            + ("; " + "; ".join(notes) if notes else ""),
-            "dim",
-        )
-    )
+    console.print(plain(f"{who} - {timings_text(t)}" + ("; " + "; ".join(notes) if notes else ""), "dim"))
+
+
+def timings_text(t: Timings) -> str:
+    """ "load 1.20s, retrieve 35 ms, first text 1.31s, total 1.40s": load and retrieve are each
+    step's own time; first text and total count from the question (loading included)."""
+    load = f"load {t.load_s:.2f}s, " if t.load_s >= 0.005 else ""
+    first = f", first text {t.first_token_s:.2f}s" if t.first_token_s is not None else ""
+    return f"{load}retrieve {t.retrieve_s * 1000:.0f} ms{first}, total {t.total_s:.2f}s"
 
 
 DOCTOR_STYLE = {"ok": "green", "warning": "yellow", "problem": "bold red"}

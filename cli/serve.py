@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from cli.options import AllowedHostOpt, ChromaOpt, CollectionOpt, LlmOpt
@@ -29,8 +31,11 @@ def mcp(
     collection: str | None = CollectionOpt,
     chroma_url: str | None = ChromaOpt,
     llm: str | None = LlmOpt,
+    home: Path | None = typer.Option(
+        None, "--home", help="Data home holding the collections (default: RAG_HOME, else the user data directory)."
+    ),
 ) -> None:
     """Serve the MCP tools (search, ask, list_collections, get_passage) over stdin/stdout, for agents."""
     from api.server import mcp_command
 
-    mcp_command(collection=collection, llm=llm, chroma_url=chroma_url)
+    mcp_command(collection=collection, llm=llm, chroma_url=chroma_url, home=home)

@@ -240,6 +240,12 @@ class Settings(BaseSettings):
         description="Bearer key clients of `rag serve` must send (`Authorization: Bearer KEY`); required to bind "
         "off 127.0.0.1, and checked on every address once set.",
     )
+    api_footnotes: bool = Field(
+        default=True,
+        description="End each chat completion's `content` with a \"Sources\" list (number, file, page or lines, "
+        "a short quote) for clients that show only the text; off for clients that read the `sources` field "
+        "(a request can also send `\"footnotes\": false`).",
+    )
     api_max_body_mb: float = Field(
         default=2.0, gt=0, description="Largest request body `rag serve` reads, in MB; larger ones get 413."
     )

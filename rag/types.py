@@ -131,10 +131,13 @@ class Unsupported:
 
 @dataclass
 class Timings:
-    retrieve_s: float = 0.0
+    """Seconds since the question arrived; `load_s` and `retrieve_s` are the time of that step alone."""
+
+    retrieve_s: float = 0.0  # searching (embedding the question included), models already loaded
     extract_s: float | None = None  # quoting the answer from the sources, after retrieval
-    first_token_s: float | None = None  # the first answer text shown (quotes or the model's first token)
+    first_token_s: float | None = None  # the first answer text shown (quotes, or the model's first token)
     total_s: float = 0.0
+    load_s: float = 0.0  # loading models (embedding model, collection, LLM) during this answer
 
 
 @dataclass
@@ -163,6 +166,9 @@ class Answer:
     # (`rewritten_query` is set only in that second case)
     searched_query: str | None = None
     also_near: list[Source] = field(default_factory=list)  # retrieved, but far below the best: not cited, not listed
+    # tokens the LLM read and wrote for this answer (both 0 when no model ran: quotes, abstentions)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
     def to_dict(self) -> dict:
         return {
@@ -184,5 +190,6 @@ class Answer:
             "context_cut": self.context_cut,
             "context_focused": self.context_focused,
             "citations_added": self.citations_added,
+            "usage": {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens},
             "timings": {k: (round(v, 4) if v is not None else None) for k, v in asdict(self.timings).items()},
         }

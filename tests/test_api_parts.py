@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 
 import pytest
 
 from api.auth import bearer_ok, check_api_bind
-from api.service import RagService, UnsupportedOption
+from api.service import ENGINE_OPTIONS, RagService, UnsupportedOption
 from rag.errors import ConfigError
 from rag.settings import Settings
 from tests.helpers import copy_docs, sync
@@ -47,18 +48,20 @@ def test_bearer_check():
 
 
 class _OldEngine:
+    """An engine without `mode` (a stand-in, as in other tests): the option is refused, not dropped."""
+
     def stream(self, question, history=None, *, top_k=None, threshold=None):
         yield from ()
 
 
-class _NewEngine:
-    def stream(self, question, history=None, *, top_k=None, threshold=None, answer_mode=None):
-        yield from ()
+def test_every_request_option_is_a_keyword_of_the_real_engine():
+    from api.openai_format import ChatRequest
+    from rag.engine import Engine
 
-
-def test_mode_is_forwarded_only_to_an_engine_that_has_it():
+    fields = ChatRequest(messages=[{"role": "user", "content": "q"}]).engine_options()
+    accepted = inspect.signature(Engine.stream).parameters
+    assert set(fields) == set(ENGINE_OPTIONS) and all(ENGINE_OPTIONS[f] in accepted for f in fields)
     opts = {"top_k": 3, "threshold": None, "mode": "extract"}
-    assert RagService.engine_options(_NewEngine(), opts) == {"top_k": 3, "answer_mode": "extract"}
     assert RagService.engine_options(_OldEngine(), {"top_k": 3, "mode": None}) == {"top_k": 3}
     with pytest.raises(UnsupportedOption, match="mode"):
         RagService.engine_options(_OldEngine(), opts)

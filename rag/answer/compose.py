@@ -159,8 +159,10 @@ class Composer:
             return answer
         rows = answer.per_sentence
         generated, note = answer.text, replaced_note(*mostly_unsupported(rows), invented(rows))
+        tokens = answer.prompt_tokens, answer.completion_tokens  # the model did run
         answer = self._quote_answer(q, relevant, extract, None)
         answer.generated, answer.note = generated, note
+        answer.prompt_tokens, answer.completion_tokens = tokens
         answer.backend, answer.model = llm.name, llm.model
         return answer
 
@@ -193,13 +195,16 @@ class Composer:
     def _generate(
         self, q: Question, relevant: list[Source], llm: LLMBackend, prefix: str = ""
     ) -> Generator[Event, None, Answer]:
+        loading = time.perf_counter()
+        llm.load()  # reported as loading, not as the wait for the model's first token
+        q.timings.load_s += time.perf_counter() - loading
         focused = self.focus(q.text, relevant, llm)
         blocks, used, cut = fit_context(q.text, relevant, llm, self.settings.max_answer_tokens, focused)
         messages = [
             {"role": "system", "content": prompts.SYSTEM},
             {"role": "user", "content": prompts.user_message(q.text, blocks)},
         ]
-        text = ""
+        text, prompt_tokens = "", sum(llm.count_tokens(m["content"]) for m in messages)
         temperature = q.temperature if q.temperature is not None else self.settings.temperature
         for piece in llm.stream_chat(messages, temperature=temperature, max_tokens=self.settings.max_answer_tokens):
             if q.timings.first_token_s is None:
@@ -217,6 +222,8 @@ class Composer:
             context_cut=cut,
             context_focused=focused is not None,
             timings=q.timings,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=llm.count_tokens(text) if text else 0,
         )
         answer.abstained = not prefix and bool(ABSTAINS.search(answer.text)) and len(answer.text) < 200
         if self.embedder is not None and answer.text:

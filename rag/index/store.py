@@ -190,11 +190,22 @@ class Store:
             if side is not None and read_fingerprint(side.metadata).get("complete") is True:
                 return side
         if col is None:
-            raise CollectionNotFound(
-                f"Collection {name!r} does not exist in {self.location} - create it with "
-                f"`rag ingest PATH --collection {name}`."
-            )
+            raise CollectionNotFound(self.missing_message(name))
         return col
+
+    def missing_message(self, name: str) -> str:
+        """Why `name` cannot be read and what to do: the collections there are, and the flags."""
+        have = [c.name for c in self.list()]
+        there = (
+            f" (it has {', '.join(repr(h) for h in have)}: ask one with `--collection {have[0]}`"
+            " or set RAG_COLLECTION)"
+            if have
+            else " (it has no collections yet)"
+        )
+        return (
+            f"Collection {name!r} does not exist in {self.location}{there} - "
+            f"create it with `rag ingest PATH --collection {name}`."
+        )
 
     def get_for_write(self, name: str):
         """`get` for a writer (holding the writer lock): an interrupted swap is finished first."""

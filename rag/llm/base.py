@@ -53,6 +53,14 @@ class LLMBackend(ABC):
             LLMError: or a subclass naming the fix (unreachable, model missing, timeout).
         """
 
+    def load(self) -> None:
+        """Load the model now if this backend loads it lazily (the engine times it as loading).
+
+        Raises:
+            LLMError: the model cannot be loaded; the default loads nothing.
+        """
+        return None  # a backend that loads lazily overrides this; the rest have nothing to load
+
     def chat(
         self,
         messages: Sequence[ChatMessage],

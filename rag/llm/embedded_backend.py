@@ -235,6 +235,9 @@ class EmbeddedBackend(LLMBackend):
         """The context size llama.cpp was given (loads the model on first use)."""
         return self.loaded().n_ctx
 
+    def load(self) -> None:
+        self.loaded()
+
     def loaded(self) -> LoadedModel:
         """The process-wide loaded model, verifying the bundled file (and its Q8_0 copy) first.
 

@@ -150,6 +150,15 @@ class Retriever:
         self._generation: str | None = None  # the collection's generation when it was opened
         self._glob_cache: dict[str, tuple[list[str], list[str]]] = {}  # pattern -> (all paths, matching)
 
+    def open(self) -> None:
+        """Open the collection and its keyword index now (the first search would).
+
+        Raises:
+            CollectionNotFound: the collection does not exist.
+            FingerprintMismatch: it was built with another embedding model.
+        """
+        self._open()
+
     def close(self) -> None:
         """Release the keyword index connection; the next search reopens everything."""
         if self._lex is not None:
