@@ -25,8 +25,12 @@ def ask(
         None, "--mode", help="auto | extract (quote the sources) | generate (the LLM writes) | both"
     ),
     as_json: bool = JsonOpt,
+    conversation: str | None = typer.Option(
+        None, "--conversation", help="Continue this saved conversation (new: start one)."
+    ),
 ) -> None:
     """Answer a question from your documents, with numbered citations."""
+    from cli.conversations import Continued
     from cli.report import print_answer, print_images
     from rag.app import build_engine, build_image_embedder, build_store
     from rag.retrieval.image_search import images_for_answer
@@ -45,9 +49,10 @@ def ask(
     )
     store = build_store(s)
     engine = build_engine(s, store=store)
+    convo = Continued(s, conversation) if conversation else None
     live = sys.stdout.isatty() and not as_json
     answer, streamed = None, ""
-    for event in engine.stream(question, path_glob=path_glob):
+    for event in engine.stream(question, convo.history if convo else None, path_glob=path_glob):
         if isinstance(event, Answer):
             answer = event
         elif live:
@@ -57,6 +62,8 @@ def ask(
         raise RuntimeError("the answer stream ended without an answer")
     # images are shown to the user, never sent to the LLM
     images = images_for_answer(s, store, question, answer.rewritten_query, embedder=build_image_embedder(s))
+    if convo:
+        convo.save(question, answer)
     if as_json:
         print(json.dumps({**answer.to_dict(), "images": [h.to_dict() for h in images]}))
     else:
@@ -79,8 +86,16 @@ def chat(
     ssl_keyfile: Path | None = typer.Option(None, "--ssl-keyfile", help="TLS private key (PEM) of --ssl-certfile."),
     llm: str | None = LlmOpt,
     allowed_host: list[str] | None = AllowedHostOpt,
+    in_terminal: bool = typer.Option(False, "--cli", help="Chat in this terminal instead (answers are saved)."),
+    conversation: str | None = typer.Option(
+        None, "--conversation", help="With --cli: continue this saved conversation."
+    ),
 ) -> None:
     """Chat with your documents in the browser (`--collection samples` indexes the sample documents on first run)."""
+    if in_terminal:
+        from cli.conversations import chat_loop
+
+        return chat_loop(load_settings(collection=collection, chroma_url=chroma_url, llm=llm), conversation)
     from ui.config import refuse_auth_flag
     from ui.launch import chat_command
 

@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "mcp": "cli.serve:mcp",
     "eval": "cli.eval:eval_app",
     "space": "cli.space:space_app",
+    "conversations": "cli.conversations:conversations_app",
 }
 
 app = typer.Typer(

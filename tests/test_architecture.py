@@ -37,6 +37,7 @@ FLOORS: dict[str, int] = {
     "rag.engine": 6,
     "rag.app": 6,
     "rag.serving": 6,
+    "rag.conversations": 6,
     "ingest": 7,
     "space": 8,
     "eval": 8,

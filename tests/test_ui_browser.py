@@ -235,6 +235,6 @@ def test_stop_keeps_the_partial_answer_and_frees_the_model(app, page, tmp_path):
     page.screenshot(path=tmp_path / "stopped.png")
     ask(page, app, "What is ragspace?")  # answered: the stopped stream let go of the model
     assert "answered by embedded" in page.locator("#rag-chat .rag-meta").last.inner_text()
-    page.click("#rag-clear")
+    page.click("#rag-new-chat")  # a new, empty chat (the stopped one stays saved)
     wait_for(page, app, absent("#rag-chat .rag-meta"), "the cleared chat")
     assert page.locator("#rag-sources .rag-source").count() == 0

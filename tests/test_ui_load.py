@@ -46,7 +46,7 @@ def user(url: str, i: int) -> tuple[list[str], list[dict], float]:
     client = Client(url, verbose=False, download_files=False)
     chat: list[dict] = []
     for q in questions(i):
-        chat, _sources, _box = client.predict(q, api_name="/ask")
+        chat, *_ = client.predict(q, api_name="/ask")  # then sources, box and the conversation list
     client.close()
     return questions(i), chat, time.perf_counter() - started
 
@@ -112,7 +112,7 @@ def test_a_long_ingestion_does_not_hold_up_chat(app, tmp_path):
     while job.status().code.name not in ("PROCESSING", "PROGRESS") and time.monotonic() < deadline:
         time.sleep(0.05)
     started = time.perf_counter()
-    chat, _, _ = chatter.predict("How many legs does a spider have?", api_name="/ask")
+    chat, *_ = chatter.predict("How many legs does a spider have?", api_name="/ask")
     answered = time.perf_counter() - started
     assert not job.done(), "the ingestion finished before the chat answer: make it longer"
     assert "closest" in _plain(chat[-1]["content"])  # a real answer (an abstention), not an error

@@ -31,8 +31,12 @@ class RunningApp:
 
 
 @contextmanager
-def running_app(home: Path, embedder, **overrides) -> Iterator[RunningApp]:
-    """Serve the UI over the sample documents (collection `samples`, indexed here) until exit.
+def running_app(
+    home: Path, embedder, port: int | None = None, auth: str | None = None, **overrides
+) -> Iterator[RunningApp]:
+    """Serve the UI over the sample documents (collection `samples`, indexed here) until exit,
+    on `port` (default: a free one; a restart on the same port keeps the browser's local storage),
+    behind the login `auth` (`user:password`) when given.
 
     The environment is isolated for the whole module (the autouse RAG_HOME fixture is per test).
     """
@@ -63,7 +67,7 @@ def running_app(home: Path, embedder, **overrides) -> Iterator[RunningApp]:
         ensure_samples(settings, embedder, store)
         ui = settings.model_copy(update={"upload_max_mb": 5})
         demo = build_ui(settings, embedder, store, ui=ui)
-        url = serve(demo, "127.0.0.1", free_port(), None, ui, block=False)
+        url = serve(demo, "127.0.0.1", port or free_port(), auth, ui, block=False)
         try:
             yield RunningApp(url, settings, store, demo)
         finally:

@@ -49,7 +49,7 @@ def build_ui(
         status = gr.HTML(elem_id="rag-status-box")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
-                _chat_tab(gr, ev, session)
+                chat = _chat_tab(gr, ev, session)
             with gr.Tab("Documents", id="documents"):
                 dt = _documents_tab(gr, ev, session, status)
             with gr.Tab("Space", id="space") as tab:
@@ -57,19 +57,22 @@ def build_ui(
             with gr.Tab("Settings", id="settings"):
                 llm = _settings_tab(gr, ev, session, status)
         demo.load(
-            ev.on_load,
-            inputs=session,
+            _with_user(ev.on_load),
+            inputs=[session, chat["current"]],
             api_name=False,
-            outputs=[status, llm, dt["collection"], dt["docs"], dt["doc_pick"], dt["folder"]],
+            outputs=[status, llm, dt["collection"], dt["docs"], dt["doc_pick"], dt["folder"], *chat["view"]],
         )
     # light events (status, lists) run side by side; chat and ingestion have their own groups
     demo.queue(default_concurrency_limit=8, max_size=256)
     return demo
 
 
-def _chat_tab(gr, ev: Events, session) -> None:
-    with gr.Row():
-        with gr.Column(scale=3):
+def _chat_tab(gr, ev: Events, session) -> dict:
+    """The chat: saved conversations, the conversation, its sources. Returns what `demo.load` fills."""
+    with gr.Row(elem_id="rag-chat-row"):
+        with gr.Column(scale=1, min_width=200, elem_id="rag-conv-column"):
+            panel = _conversation_panel(gr)
+        with gr.Column(scale=3, min_width=320):
             chatbot = gr.Chatbot(
                 label="Chat",
                 elem_id="rag-chat",
@@ -88,32 +91,64 @@ def _chat_tab(gr, ev: Events, session) -> None:
                     max_lines=6,
                 )
                 send = gr.Button("Send", variant="primary", scale=1, elem_id="rag-send", min_width=80)
-            with gr.Row():
-                stop = gr.Button("Stop", scale=1, elem_id="rag-stop", size="sm")
-                clear = gr.Button("Clear chat", scale=1, elem_id="rag-clear", size="sm")
-        with gr.Column(scale=2):
+            stop = gr.Button("Stop", elem_id="rag-stop", size="sm")
+        with gr.Column(scale=2, min_width=280, elem_id="rag-sources-column"):
             gr.Markdown("### Sources")
             sources = gr.HTML(render.sources_html(handlers.Session("", handlers.ChatOptions())), elem_id="rag-sources")
+    view = [session, chatbot, sources, *panel["outputs"]]
     # one group for chat: up to chat_concurrency at once; the embedded model's lock makes
     # generations take turns while the others retrieve, abstain or wait for it
     asking = gr.on(
         [box.submit, send.click],
         fn=ev.ask,
         inputs=[box, session],
-        outputs=[chatbot, sources, session, box],
+        outputs=[chatbot, sources, session, box, *panel["outputs"]],
         concurrency_id="chat",
         concurrency_limit=ev.ui.chat_concurrency,
         api_name="ask",
     )
-    stop.click(ev.on_stop, inputs=session, outputs=[session, chatbot], cancels=[asking], api_name=False)
-    gr.on(
-        [clear.click, chatbot.clear],
-        fn=ev.on_clear,
-        inputs=session,
-        outputs=[session, chatbot, sources],
-        cancels=[asking],
-        api_name="clear",
-    )
+    c = ev.conv
+    stop.click(c.on_stop, inputs=session, outputs=view, cancels=[asking], api_name=False)
+    gr.on([panel["new"].click, chatbot.clear], c.on_new, session, view, cancels=[asking], api_name="new_chat")
+    panel["list"].input(c.on_open, [panel["list"], session], view, cancels=[asking], api_name=False)
+    rename = [panel["title"].submit, panel["rename"].click]
+    gr.on(rename, c.on_rename, [panel["title"], session], view, api_name=False)
+    panel["delete"].click(c.on_delete, [panel["list"], session], view, cancels=[asking], api_name=False)
+    return {"view": view, "current": panel["current"]}
+
+
+def _conversation_panel(gr) -> dict:
+    """The saved conversations: new chat, the list (newest first), rename, delete, export."""
+    from ui.conversation_events import BROWSER_KEY, BROWSER_SECRET
+
+    new = gr.Button("+ New chat", variant="secondary", size="sm", elem_id="rag-new-chat")
+    listed = gr.Radio([], label="Conversations", elem_id="rag-conversations", interactive=True)
+    note = gr.HTML(elem_id="rag-conv-note")
+    with gr.Accordion("Rename, delete, export", open=False, elem_id="rag-conv-tools"):
+        title = gr.Textbox(label="Title", elem_id="rag-conv-title", max_lines=1)
+        with gr.Row():
+            rename = gr.Button("Rename", size="sm", elem_id="rag-conv-rename", min_width=60)
+            delete = gr.Button("Delete", size="sm", variant="stop", elem_id="rag-conv-delete", min_width=60)
+        md = gr.DownloadButton("Export Markdown", size="sm", interactive=False, elem_id="rag-export-md")
+        js = gr.DownloadButton("Export JSON", size="sm", interactive=False, elem_id="rag-export-json")
+    # which conversation this browser shows, so a reload (or a restart of the server) reopens it
+    current = gr.BrowserState("", storage_key=BROWSER_KEY, secret=BROWSER_SECRET)
+    return {
+        "new": new, "list": listed, "title": title, "rename": rename, "delete": delete, "current": current,
+        "outputs": [listed, md, js, current, note, title],
+    }  # fmt: skip
+
+
+def _with_user(fn):
+    """`fn(session, current, user)` as a gradio handler that gets the signed-in user's name (None
+    without auth) from the request: the name comes from the server's login, never from the page."""
+    import gradio as gr
+
+    def handler(session, current, request):
+        return fn(session, current, getattr(request, "username", None))
+
+    handler.__annotations__ = {"request": gr.Request}  # gradio injects the request by this hint
+    return handler
 
 
 def _documents_tab(gr, ev: Events, session, status) -> dict:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from rag.conversations import ConversationStore
 from rag.errors import RagError
 from rag.serving.pool import EnginePool
 from rag.settings import Settings
 from ui import documents as docs
 from ui import handlers, render
+from ui.conversation_events import PANEL, ConversationEvents
 from ui.handlers import Session
 from ui.lazy import gradio as _gr
 from ui.uploads import UploadLimits
@@ -23,39 +25,45 @@ class Events:
         self.settings, self.embedder, self.store, self.pool, self.ui = settings, embedder, store, pool, ui
         # image files are taken when the server indexes images (`image_model`), else refused saying how
         self.limits = UploadLimits(ui.upload_max_mb, ui.upload_max_files, ui.zip_max_mb, bool(settings.image_model))
+        self.conv = ConversationEvents(ConversationStore.for_home(settings.home))
 
     # -- chat -------------------------------------------------------------------------------
 
     def ask(self, question: str, session: Session) -> Iterator[tuple]:
-        """Stream the answer to `question`: (chatbot, sources panel, session, question box)."""
+        """Stream the answer to `question`: (chatbot, sources panel, session, question box, *PANEL).
+
+        The finished turn is saved just before it is shown, in the same step: the page ignores a
+        question sent while this event still runs, so nothing may follow the answer's appearance.
+        A store that fails (damaged, locked) costs the saving and says so, never the answer.
+        """
         gr = _gr()
-        first = True
+        first, saved = True, False
         for s in handlers.respond(question, session, self.pool):
             final = not s.turns or not s.turns[-1].pending
+            panel = (gr.skip(),) * PANEL
+            if final and not saved:
+                s, *panel = self.conv.on_answered(s)
+                saved = True
             # the sources panel changes only when an answer is complete; skip it while streaming
             yield (
                 render.chat_messages(s),
                 render.sources_html(s) if (first or final) else gr.skip(),
                 s,
                 "" if first else gr.skip(),
+                *panel,
             )
             first = False
-
-    def on_stop(self, session: Session) -> tuple:
-        session = handlers.stop(session)
-        return session, render.chat_messages(session)
-
-    def on_clear(self, session: Session) -> tuple:
-        session = handlers.clear(session)
-        return session, render.chat_messages(session), render.sources_html(session)
 
     # -- status and settings ----------------------------------------------------------------
 
     def status(self, session: Session) -> str:
         return render.status_html(handlers.status(self.settings, self.store, session))
 
-    def on_load(self, session: Session) -> tuple:
+    def on_load(self, session: Session, current: str | None = None, user: str | None = None) -> tuple:
+        """(status, llm picker, collection picker, docs table, doc picker, folder picker), then
+        the conversation view (ConversationEvents.view) of this user and browser."""
         gr = _gr()
+        view = self.conv.on_load(session, current, user)
         names = sorted(set(docs.collections(self.store)) | {session.collection})
         llms = handlers.llm_choices(self.settings, session.options.llm)
         return (
@@ -63,6 +71,7 @@ class Events:
             gr.update(choices=llms, value=session.options.llm),
             gr.update(choices=names, value=session.collection),
             *self.doc_lists(session.collection),
+            *view,
         )
 
     def on_options(self, top_k, hybrid, threshold, temperature, llm, mode, session: Session) -> tuple:

@@ -60,6 +60,10 @@ class Session:
     collection: str
     options: ChatOptions
     turns: list[Turn] = field(default_factory=list)
+    user: str = ""  # the signed-in user when auth is on: whose saved conversations these are
+    conversation_id: str | None = None  # the saved conversation shown (ui/conversations.py)
+    saved: int = 0  # turns of it already saved
+    store_error: str | None = None  # the conversation store could not be used: what to do
 
     @classmethod
     def new(cls, settings: Settings) -> Session:
@@ -146,8 +150,8 @@ def stop(session: Session) -> Session:
 
 
 def clear(session: Session) -> Session:
-    """Forget the conversation; the collection and options stay."""
-    return replace(session, turns=[])
+    """A new, empty chat (a saved conversation stays saved); the collection and options stay."""
+    return replace(session, turns=[], conversation_id=None, saved=0)
 
 
 def set_options(

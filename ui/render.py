@@ -298,3 +298,10 @@ def images_html(images: list[ShownImage]) -> str:
             f"<figcaption>{text(file_name(h.path))}{page} · similarity {h.score:.2f}</figcaption></figure>"
         )
     return f'<div class="rag-images"><small>matching images</small>{"".join(cells)}</div>'
+
+
+def store_note_html(error: str | None) -> str:
+    """The note beside the conversation list: why it could not be saved or read, and the fix."""
+    if not error:
+        return ""
+    return f'<div class="rag-banner rag-warn">⚠ {text(error)}</div>'

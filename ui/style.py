@@ -18,7 +18,12 @@ a.rag-cite { text-decoration: none; font-weight: 600; padding: 0 1px; }
 .rag-cite-missing { text-decoration: line-through; opacity: 0.6; }
 mark.rag-flagged { background: #f8d7da; text-decoration: underline wavy #dc3545; }
 sup.rag-flag { color: #dc3545; font-size: 0.7em; cursor: help; }
-#rag-sources { max-height: 640px; overflow-y: auto; }
+/* The sources scroll inside their panel, which always fits the window: gradio's own `.block` rule
+   sets overflow visible (so the sources ran past the page and under the footer), hence !important */
+#rag-sources { max-height: min(640px, calc(100vh - 80px)); overflow-y: auto !important; overscroll-behavior: contain; }
+#rag-conversations { max-height: min(420px, 50vh); overflow-y: auto !important; }
+#rag-conversations .wrap { flex-direction: column; align-items: stretch; }
+#rag-conversations label { width: 100%; font-size: 0.9em; }
 .rag-turn > summary { font-weight: 600; cursor: pointer; margin: 6px 0; }
 .rag-source { border: 1px solid var(--border-color-primary); border-radius: 6px; margin: 6px 0; padding: 4px 8px; }
 .rag-source > summary { cursor: pointer; }
