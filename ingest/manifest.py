@@ -11,6 +11,9 @@ After a kill at any point, the next writer (ingest/recovery.py) finds the row: a
 whose old version is still complete keeps it (the half-added new chunks are dropped and the file
 is redone by the next sync); anything else is deleted and redone. Chunk ids are deterministic, so
 nothing is ever duplicated.
+A large file's new version goes in batch by batch: its `pending` row names the version being written
+(`next_hash`); recovery keeps that version's chunks already in (counted in `partial`, the row back
+to `done` for its old version, or to an empty `done` row), and the next sync embeds only the rest.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ CREATE TABLE IF NOT EXISTS files (
     n_chunks INTEGER NOT NULL DEFAULT 0,
     state TEXT NOT NULL,            -- 'done' | 'pending' | 'removing'
     indexed_at REAL NOT NULL,
+    next_hash TEXT NOT NULL DEFAULT '',  -- the version being written (batch by batch)
+    partial INTEGER NOT NULL DEFAULT 0,  -- chunks of next_hash already in Chroma (after a crash)
     PRIMARY KEY (collection_id, path)
 );
 CREATE TABLE IF NOT EXISTS roots (
@@ -49,6 +54,8 @@ class Entry:
     n_chunks: int
     state: str
     indexed_at: float
+    next_hash: str = ""
+    partial: int = 0
 
 
 class Manifest:
@@ -61,6 +68,7 @@ class Manifest:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        _add_columns(self.db)
 
     def close(self) -> None:
         self.db.close()
@@ -73,7 +81,8 @@ class Manifest:
 
     def entries(self) -> dict[str, Entry]:
         rows = self.db.execute(
-            "SELECT path, size, mtime_ns, hash, n_chunks, state, indexed_at FROM files WHERE collection_id=?",
+            "SELECT path, size, mtime_ns, hash, n_chunks, state, indexed_at, next_hash, partial "
+            "FROM files WHERE collection_id=?",
             (self.collection_id,),
         )
         return {r[0]: Entry(*r) for r in rows}
@@ -87,19 +96,20 @@ class Manifest:
 
     def total_chunks(self) -> int:
         row = self.db.execute(
-            "SELECT COALESCE(SUM(n_chunks), 0) FROM files WHERE collection_id=? AND state='done'",
+            "SELECT COALESCE(SUM(n_chunks + partial), 0) FROM files WHERE collection_id=? AND state='done'",
             (self.collection_id,),
         ).fetchone()
         return int(row[0])
 
-    def mark_pending(self, paths: list[str]) -> None:
+    def mark_pending(self, paths: list[str], next_hash: str = "") -> None:
+        """Before writing files' new chunks; `next_hash` names the version (one file's) being written."""
         now = time.time()
         with self.db:
             self.db.execute("BEGIN")
             self.db.executemany(
-                "INSERT INTO files (collection_id, path, state, indexed_at) VALUES (?, ?, 'pending', ?) "
-                "ON CONFLICT (collection_id, path) DO UPDATE SET state='pending'",
-                [(self.collection_id, p, now) for p in paths],
+                "INSERT INTO files (collection_id, path, state, indexed_at, next_hash) VALUES (?, ?, 'pending', ?, ?) "
+                "ON CONFLICT (collection_id, path) DO UPDATE SET state='pending', next_hash=excluded.next_hash",
+                [(self.collection_id, p, now, next_hash) for p in paths],
             )
 
     def mark_removing(self, paths: list[str]) -> None:
@@ -111,9 +121,13 @@ class Manifest:
                 [(self.collection_id, p) for p in paths],
             )
 
-    def restore(self, path: str) -> None:
-        """Mark a pending file `done` again with the version it had before (its chunks are intact)."""
-        self.db.execute("UPDATE files SET state='done' WHERE collection_id=? AND path=?", (self.collection_id, path))
+    def restore(self, path: str, next_hash: str = "", partial: int = 0) -> None:
+        """Mark a pending file `done` again with the version it had before (its chunks are intact, or it had
+        none: n_chunks 0), plus `partial` chunks of version `next_hash` (kept for the next sync)."""
+        self.db.execute(
+            "UPDATE files SET state='done', next_hash=?, partial=? WHERE collection_id=? AND path=?",
+            (next_hash if partial else "", partial, self.collection_id, path),
+        )
 
     def mark_done(self, rows: list[tuple[str, int, int, str, int]]) -> None:
         """rows: (path, size, mtime_ns, hash, n_chunks)."""
@@ -124,7 +138,7 @@ class Manifest:
                 "INSERT INTO files (collection_id, path, size, mtime_ns, hash, n_chunks, state, indexed_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, 'done', ?) ON CONFLICT (collection_id, path) DO UPDATE SET "
                 "size=excluded.size, mtime_ns=excluded.mtime_ns, hash=excluded.hash, "
-                "n_chunks=excluded.n_chunks, state='done', indexed_at=excluded.indexed_at",
+                "n_chunks=excluded.n_chunks, state='done', indexed_at=excluded.indexed_at, next_hash='', partial=0",
                 [(self.collection_id, p, s, m, h, n, now) for p, s, m, h, n in rows],
             )
 
@@ -157,6 +171,18 @@ class Manifest:
             self.db.execute("BEGIN")
             self.db.execute("DELETE FROM files WHERE collection_id=?", (self.collection_id,))
             self.db.execute("DELETE FROM roots WHERE collection_id=?", (self.collection_id,))
+
+
+def _add_columns(db: sqlite3.Connection) -> None:
+    """Columns newer than a state database made by an older version (batch-by-batch writes)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(files)")}
+    for name, decl in (("next_hash", "TEXT NOT NULL DEFAULT ''"), ("partial", "INTEGER NOT NULL DEFAULT 0")):
+        if name not in have:
+            try:
+                db.execute(f"ALTER TABLE files ADD COLUMN {name} {decl}")
+            except sqlite3.OperationalError as exc:  # another process added it first
+                if "duplicate column" not in str(exc):
+                    raise
 
 
 def manifest_collection_ids(db_path: Path) -> set[str]:

@@ -6,24 +6,24 @@ through a bounded buffer, so memory stays flat however large the folder is.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from ingest.chunking import Chunker, PageText
+from ingest.chunking import Chunker, PageText, chunk_id
 from ingest.headers import built_with_headers, doc_title
 from ingest.image_extract import has_embedded_images
-from ingest.images import IMAGES_OFF, ImageSync, is_image, remove_images
+from ingest.images import IMAGES_OFF, ImageSync, is_image
 from ingest.loaders import LoadError, is_supported, load
 from ingest.lock import Holder, write_lock
 from ingest.manifest import Entry, Manifest
 from ingest.progress import NullProgress, Progress
 from ingest.recovery import recover, sweep_orphans
+from ingest.remove import drop_file, file_hash, remove_paths, under
 from ingest.text_decode import encoding_note
 from ingest.walk import Found, iter_files
 from rag.app import build_image_embedder
@@ -38,22 +38,6 @@ from rag.types import Chunk, FileResult, FileStatus, IngestReport
 log = logging.getLogger(__name__)
 
 KEPT = " (the previously indexed version is kept)"
-
-
-def file_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=20).hexdigest()
-
-
-def under(path: str, roots: Iterable[str]) -> bool:
-    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
-
-
-def drop_file(col, manifest: Manifest, lexical: LexicalIndex, path: str) -> None:
-    """Remove a file from the index: marked first, so a crash mid-way is finished by recovery."""
-    manifest.mark_removing([path])
-    col.delete(where={"path": path})
-    lexical.delete_path(path)
-    manifest.forget([path])
 
 
 def make_chunker(settings: Settings, embedder: TextEmbedder) -> Chunker:
@@ -250,6 +234,8 @@ class Sync:
             return FileResult(path, FileStatus.FAILED, reason + (KEPT if entry else ""))
         digest = file_hash(data)
         if entry and entry.state == "done" and entry.hash == digest:
+            if entry.partial:  # back to the indexed version after a crash while writing another
+                self._drop_partial(path, entry)
             self.manifest.touch(path, st.st_size, st.st_mtime_ns)
             return FileResult(path, FileStatus.UNCHANGED, chunks=entry.n_chunks)
         return self._load_and_queue(f, entry, data, digest)
@@ -262,23 +248,46 @@ class Sync:
             status = FileStatus.SKIPPED if exc.skipped else FileStatus.FAILED
             return self._not_indexed(path, entry, status, exc.reason)
         title = doc_title(f.path, data, pages[0].text) if self.chunker.headers and pages else ""
-        chunks = self.chunker.chunks(path, digest, [PageText(p.text, p.page) for p in pages], title)
-        if not chunks:
+        texts = [PageText(p.text, p.page) for p in pages]
+        spans = self.chunker.plan(texts)
+        if not spans:
             return self._not_indexed(path, entry, FileStatus.SKIPPED, "empty: no text to index")
-        status = FileStatus.UPDATED if entry else FileStatus.INGESTED
-        result = FileResult(path, status, encoding_note(pages), chunks=len(chunks))
-        self.manifest.mark_pending([path])
-        if entry:  # its old chunks stay searchable until the new ones are in (_complete)
+        had_chunks = bool(entry and entry.hash)  # else an empty row left by a crash (ingest.recovery)
+        status = FileStatus.UPDATED if had_chunks else FileStatus.INGESTED
+        n = len(spans)
+        result = FileResult(path, status, encoding_note(pages), chunks=n)
+        self.manifest.mark_pending([path], digest)
+        if entry is not None and had_chunks:  # its old chunks stay searchable until the new ones are in
             self.report.totals.chunks_deleted += entry.n_chunks
-        n = len(chunks)
-        st = f.known_stat
-        self._inflight[path] = _InFlight(st.st_size, st.st_mtime_ns, digest, n, n, result, bool(entry))
+        # chunks a killed run already wrote (same content, same ids) are not embedded again
+        have = self._written(path, digest) if entry and entry.partial and entry.next_hash == digest else set()
+        todo = [sp for sp in spans if chunk_id(path, digest, sp.index) not in have]
+        job = _InFlight(f.known_stat.st_size, f.known_stat.st_mtime_ns, digest, n, len(todo), result, bool(entry))
+        self._inflight[path] = job
         self.report.add(result)
-        self.progress.add_chunks(len(chunks))
-        self._buffer.extend(chunks)
-        if len(self._buffer) >= self.flush_at:
-            self._flush()
+        self.progress.add_chunks(len(todo))
+        if not todo:
+            self._finish(path, job)
+            return None
+        # built and flushed a batch at a time: a big file's chunks never all sit in memory, and each
+        # flush commits its part, so a kill keeps the work done (see ingest.manifest)
+        headings = self.chunker.heading_path(texts)
+        for i in range(0, len(todo), self.flush_at):
+            self._buffer.extend(self.chunker.build(path, digest, texts, todo[i : i + self.flush_at], title, headings))
+            if len(self._buffer) >= self.flush_at:
+                self._flush()
         return None
+
+    def _drop_partial(self, path: str, entry: Entry) -> None:
+        ids = self._written(path, entry.next_hash)
+        if ids:
+            self.col.delete(ids=sorted(ids))
+            self.lexical.delete_ids(sorted(ids))
+        self.manifest.restore(path)
+
+    def _written(self, path: str, digest: str) -> set[str]:
+        got = self.col.get(where={"$and": [{"path": path}, {"file_hash": digest}]}, include=[])
+        return set(got["ids"])
 
     def _not_indexed(self, path: str, entry: Entry | None, status: FileStatus, reason: str) -> FileResult:
         """A file that yields nothing to index: an empty file drops its old chunks, others keep them."""
@@ -327,11 +336,18 @@ class Sync:
             job = self._inflight[c.path]
             job.remaining -= 1
             if job.remaining == 0:
-                if job.replaces:
-                    self._delete_old_version(c.path, job.hash)
-                done.append((c.path, job.size, job.mtime_ns, job.hash, job.n_chunks))
-                del self._inflight[c.path]
+                done.append(self._finished(c.path, job))
         self.manifest.mark_done(done)
+
+    def _finished(self, path: str, job: _InFlight) -> tuple[str, int, int, str, int]:
+        """All of a file's new chunks are in: its other versions go; returns its manifest `done` row."""
+        if job.replaces:
+            self._delete_old_version(path, job.hash)
+        del self._inflight[path]
+        return (path, job.size, job.mtime_ns, job.hash, job.n_chunks)
+
+    def _finish(self, path: str, job: _InFlight) -> None:
+        self.manifest.mark_done([self._finished(path, job)])
 
     def _delete_old_version(self, path: str, new_hash: str) -> None:
         """Delete a file's chunks of other versions (its new ones are all in, so it never went missing)."""
@@ -349,48 +365,4 @@ class Sync:
             return 1000
 
 
-def remove_paths(
-    paths: list[Path],
-    settings: Settings,
-    store: VectorStore,
-    *,
-    wait: bool = True,
-    on_wait: Callable[[Holder], None] | None = None,
-) -> IngestReport:
-    """Drop files (or whole folders) from the collection's index; the files themselves are untouched.
-
-    Holds the collection's writer lock (`wait`/`on_wait` as for Sync) and first finishes whatever
-    a killed writer left half-done.
-    """
-    with write_lock(settings.home, settings.collection, wait=wait, on_wait=on_wait):
-        try:
-            return _remove_paths(paths, settings, store)
-        finally:
-            generation.bump(settings.home, settings.collection)
-
-
-def _remove_paths(paths: list[Path], settings: Settings, store: VectorStore) -> IngestReport:
-    started = time.perf_counter()
-    col = store.get_for_write(settings.collection)
-    sweep_orphans(settings, store)
-    report = IngestReport(collection=settings.collection)
-    with (
-        Manifest(settings.state_path, str(col.id)) as manifest,
-        LexicalIndex(settings.lexical_path, str(col.id)) as lexical,
-    ):
-        recover(col, manifest, lexical)
-        targets = [os.path.abspath(p) for p in paths]
-        entries = manifest.entries()
-        hits = sorted(p for p in entries if under(p, targets))
-        removed_images = remove_images(targets, settings, store, report)
-        if not hits and not removed_images:
-            raise ConfigError(
-                f"Nothing indexed under {', '.join(targets)} in collection {settings.collection!r}; "
-                "see `rag status` for what is indexed."
-            )
-        for path in hits:
-            drop_file(col, manifest, lexical, path)
-            report.totals.chunks_deleted += entries[path].n_chunks
-            report.add(FileResult(path, FileStatus.REMOVED, "removed on request", chunks=entries[path].n_chunks))
-    report.totals.seconds = time.perf_counter() - started
-    return report
+__all__ = ["Sync", "drop_file", "file_hash", "fingerprint", "make_chunker", "remove_paths", "under"]

@@ -35,17 +35,24 @@ def recover(col, manifest: Manifest, lexical: LexicalIndex) -> None:
 
 
 def _settle(col, manifest: Manifest, lexical: LexicalIndex, entry) -> None:
-    """A file a writer stopped in the middle of: keep its previous version if intact, else drop it."""
+    """A file a writer stopped in the middle of: keep its previous version if intact, else drop it; keep
+    the chunks of the version it was writing, so the next sync embeds only the rest of a large file."""
     got = col.get(where={"path": entry.path}, include=["metadatas"])
-    old = {i for i, m in zip(got["ids"], got["metadatas"]) if (m or {}).get("file_hash") == entry.hash}
+    hashes = [(m or {}).get("file_hash") for m in got["metadatas"]]
+    old = {i for i, h in zip(got["ids"], hashes) if h == entry.hash}
     keep = entry.state == "pending" and bool(entry.hash) and len(old) == entry.n_chunks
-    kept = old if keep else set()
+    writing = entry.state == "pending" and bool(entry.next_hash) and entry.next_hash != entry.hash
+    partial = {i for i, h in zip(got["ids"], hashes) if writing and h == entry.next_hash}
+    kept = (old if keep else set()) | partial
     extra = [i for i in got["ids"] if i not in kept]
     if extra:
         col.delete(ids=extra)
     lexical.delete_path_except(entry.path, kept)
-    if keep:
-        manifest.restore(entry.path)  # its old size and mtime make the next sync look at it again
+    if keep or partial:
+        if not keep:  # no intact old version: an empty `done` row that carries only the partial chunks
+            manifest.mark_done([(entry.path, 0, 0, "", 0)])
+        # its old size and mtime make the next sync look at it again
+        manifest.restore(entry.path, entry.next_hash, len(partial))
     else:
         manifest.forget([entry.path])
 
@@ -63,13 +70,20 @@ def reconcile(col, manifest: Manifest, lexical: LexicalIndex) -> None:
             break
         offset += page
     entries = manifest.entries()
-    good = {p for p, e in entries.items() if counts.get((p, e.hash)) == e.n_chunks}
+    good = {p for p, e in entries.items() if _as_recorded(counts, p, e)}
     stale = {p for p, _ in counts if p not in good} | (set(entries) - good)
     log.warning("index and manifest disagreed; re-indexing %d file(s)", len(stale))
     for path in stale:
         col.delete(where={"path": path})
         lexical.delete_path(path)
     manifest.forget(sorted(stale))
+
+
+def _as_recorded(counts: dict[tuple[str, str], int], path: str, e) -> bool:
+    """The file's chunks in Chroma are those its row records: its version's, and the partial next one's."""
+    if counts.get((path, e.hash), 0) != e.n_chunks:
+        return False
+    return not e.partial or counts.get((path, e.next_hash), 0) == e.partial
 
 
 def sweep_orphans(settings: Settings, store) -> None:

@@ -24,6 +24,10 @@ _BOMS = (  # UTF-32 first: its little-endian BOM starts with the UTF-16 one
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
+STRAY_BYTES = 8  # invalid bytes read as stray in UTF-8 text, or 0.2% of the file if more
+_TYPOGRAPHIC = set("\u2018\u2019\u201a\u201c\u201d\u201e\u2013\u2014\u2026\u20ac\u2022\u00a0\u00b0\u00a9\u00ae\u2122")
+
+
 class Undecodable(LoadError):
     """Not valid in its encoding; HTML may still declare a legacy charset, others fail."""
 
@@ -71,12 +75,15 @@ def decode(data: bytes) -> str:
 
 
 def decode_any(data: bytes) -> tuple[str, str | None]:
-    """Decode as `decode` does; text that is not valid UTF-8 gets its encoding detected
-    (charset-normalizer: Windows-1252, Latin-1 and the like). Returns (text, encoding detected or None).
+    """Decode as `decode` does; text that is not valid UTF-8 is either UTF-8 with a few stray bytes
+    (replaced by U+FFFD) or a legacy 8-bit encoding (detected by charset-normalizer: Windows-1252,
+    Latin-1 and the like). Returns (text, what the report says about the encoding, or None).
     """
     try:
         return decode(data), None
     except Undecodable:
+        if (repaired := _stray_bytes(data)) is not None:
+            return repaired
         # Valid multi-byte UTF-8 next to the bad byte means a damaged UTF-8 file, not a legacy
         # encoding: decoding all of it as, say, Windows-1252 would garble every accent.
         if _UTF8_MULTIBYTE.search(data) or (found := _detect(data)) is None:
@@ -84,6 +91,43 @@ def decode_any(data: bytes) -> tuple[str, str | None]:
     text, encoding = found
     check_not_binary(text)
     return text.replace("\r\n", "\n").replace("\r", "\n"), encoding
+
+
+def _stray_bytes(data: bytes) -> tuple[str, str] | None:
+    """UTF-8 text with a few invalid bytes, not legacy text: (text with U+FFFD for them, report note).
+
+    Legacy accents sit inside words ("caf\\xe9") or are one (" \\xe0 "), so a file whose every high
+    byte reads so in Windows-1252 (or as typographic punctuation) is left to detection; a stray \\xff
+    or \\x81 in ASCII text made charset-normalizer call it mac_iceland and garble nothing but those.
+    """
+    if any(data.startswith(b) for b, e in _BOMS if e != "utf-8"):
+        return None
+    body = data.removeprefix(codecs.BOM_UTF8)
+    if not _UTF8_MULTIBYTE.search(body) and _reads_as_legacy(body):
+        return None
+    text = body.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd") - body.count("\ufffd".encode())
+    if bad > max(STRAY_BYTES, len(body) // 500):  # more than a few: not a stray byte or two
+        return None
+    check_not_binary(text)
+    first = next(i for i, ch in enumerate(text) if ch == "\ufffd")
+    line = text.count("\n", 0, first) + 1
+    note = f"{bad} invalid UTF-8 byte{'s' if bad > 1 else ''} replaced (first on line {line})"
+    return text.replace("\r\n", "\n").replace("\r", "\n"), note
+
+
+def _reads_as_legacy(body: bytes) -> bool:
+    try:
+        text = body.decode("cp1252")
+    except UnicodeDecodeError:  # a byte Windows-1252 leaves undefined (\x81, \x8d, \x8f, \x90, \x9d)
+        return False
+    for i, ch in enumerate(text):
+        if ord(ch) < 128 or ch in _TYPOGRAPHIC:
+            continue
+        near = text[max(i - 1, 0) : i] + text[i + 1 : i + 2]
+        if not (ch.isalpha() and (any(c.isalpha() for c in near) or near == "  ")):  # or a word: French "à"
+            return False
+    return True
 
 
 def _detect(data: bytes) -> tuple[str, str] | None:
@@ -108,4 +152,6 @@ def _detect(data: bytes) -> tuple[str, str] | None:
 def encoding_note(pages: list[Page]) -> str | None:
     """What the report says about a file whose encoding was detected (None for UTF-8)."""
     found = next((p.encoding for p in pages if p.encoding), None)
+    if found and "replaced" in found:
+        return f"{found}; the rest is valid UTF-8 - re-save the file as UTF-8 to fix it"
     return f"decoded as {found} (not UTF-8); re-save it as UTF-8 to be sure" if found else None

@@ -206,7 +206,7 @@ def subprocess_input(args: list[str], stdin: str):
     import subprocess
     import sys
 
-    cmd = [sys.executable, "-m", "rag.cli", *args]
+    cmd = [sys.executable, "-m", "cli", *args]
     return subprocess.run(
         cmd, input=stdin, env=dict(os.environ), capture_output=True, text=True, timeout=600, check=False
     )

@@ -49,11 +49,29 @@ def test_control_characters_without_nul_fail_as_binary(tmp_path: Path) -> None:
     assert "looks like binary data (100% control characters" in error.reason
 
 
-def test_damaged_utf8_names_the_byte_and_the_fix(tmp_path: Path) -> None:
+def test_damaged_utf8_is_kept_with_the_bad_byte_replaced_and_reported(tmp_path: Path) -> None:
     # valid UTF-8 accents around one bad byte: a damaged UTF-8 file, not a legacy encoding
-    error = load_error(tmp_path, "broken.txt", "first line\ncafé au lait\n".encode() + b"\xff cr\xc3\xa8me\n")
+    pages = load_file(write(tmp_path, "broken.txt", "first line\ncafé au lait\n".encode() + b"\xff cr\xc3\xa8me\n"))
+    assert pages[0].text == "first line\ncafé au lait\n\ufffd crème\n"
+    assert encoding_note(pages) == (
+        "1 invalid UTF-8 byte replaced (first on line 3); the rest is valid UTF-8 - re-save the file as UTF-8 to fix it"
+    )
+
+
+def test_stray_bytes_in_ascii_text_are_replaced_not_read_as_a_legacy_encoding(tmp_path: Path) -> None:
+    """Issue 26 item 6: a stray \\xff and \\x81 in English text came out as 'mac_iceland' mojibake."""
+    data = b"The ferry leaves at noon.\nThe report is ready.\xff\nSee you \x81 there.\n" * 3
+    pages = load_file(write(tmp_path, "notes.txt", data))
+    assert pages[0].text == data.decode("utf-8", errors="replace")
+    assert "ferry leaves at noon" in pages[0].text and "\u02c7" not in pages[0].text
+    assert encoding_note(pages).startswith("6 invalid UTF-8 bytes replaced (first on line 2)")
+
+
+def test_utf8_with_many_bad_bytes_still_fails_naming_the_byte_and_the_fix(tmp_path: Path) -> None:
+    data = "café\n".encode() + b"\xff\xfe\x81 " * 40
+    error = load_error(tmp_path, "broken.txt", data)
     assert not error.skipped
-    assert error.reason == ("not valid text: invalid UTF-8 at byte 25 (line 3); re-save the file as UTF-8")
+    assert error.reason == "not valid text: invalid UTF-8 at byte 6 (line 2); re-save the file as UTF-8"
 
 
 LEGACY = [

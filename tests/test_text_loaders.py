@@ -74,8 +74,10 @@ def test_csv_with_only_a_header_is_skipped(tmp_path: Path) -> None:
     assert error.skipped and error.reason.startswith("empty:")
 
 
-def test_damaged_utf8_csv_fails_like_text(tmp_path: Path) -> None:
-    error = load_error(tmp_path, "old.csv", "name\nJosé\n".encode() + b"\xff\n")
+def test_damaged_utf8_csv_is_read_like_text(tmp_path: Path) -> None:
+    [table] = load_file(write(tmp_path, "old.csv", "name\nJosé\n".encode() + b"\xff\n"))
+    assert "José" in table.text and table.encoding.startswith("1 invalid UTF-8 byte replaced")
+    error = load_error(tmp_path, "worse.csv", "name\nJosé\n".encode() + b"\xff\xfe\n" * 20)
     assert not error.skipped and error.reason.startswith("not valid text: invalid UTF-8")
 
 
