@@ -31,6 +31,7 @@ FLOORS: dict[str, int] = {
     "rag.models": 2,
     "rag.llm": 2,
     "rag.index": 3,
+    "rag.protocols": 3,  # the shapes of the injected parts: names Settings and the store's CollectionInfo
     "rag.retrieval": 4,
     "rag.verify": 4,
     "rag.answer": 5,
