@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import resource
 import select
@@ -28,20 +27,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_name  # benchmarks/machine.py (the script folder is on sys.path)
+
 REPO = Path(__file__).resolve().parent.parent
 GOAL_S = 3.0
 TIMING = re.compile(r"load (\d+\.\d+)s, retrieve (\d+) ms, first text (\d+\.\d+)s, total (\d+\.\d+)s")
 IMPORTS = "import torch, sentence_transformers, chromadb"
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def env_for(home: Path) -> dict[str, str]:

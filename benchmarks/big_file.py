@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import cpu_name  # benchmarks/machine.py (the script folder is on sys.path)
+
 REPO = Path(__file__).resolve().parent.parent
 WORDS = "harbour ferry noon island tide lighthouse keeper ship log rope anchor gull chart compass".split()
 # runs the CLI in a grandchild, so RUSAGE_CHILDREN is that one process's peak
@@ -77,21 +79,13 @@ def main() -> None:
     ap.add_argument("--mb", type=float, nargs="+", default=[1, 5, 10])
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    print(f"CPU: {platform.processor() or platform.machine()}  ({_cpu_name()})  threads={args.threads}")
+    print(f"CPU: {platform.processor() or platform.machine()}  ({cpu_name()})  threads={args.threads}")
     print(f"{'MB':>5} {'seconds':>8} {'peak RSS MB':>12} {'chunks':>7}")
     for mb in args.mb:
         row = run_one(mb, args.threads)
         print(f"{row['mb']:>5g} {row['seconds']:>8} {row['peak_rss_mb']:>12} {row['chunks']!s:>7} {row['err']}")
 
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 if __name__ == "__main__":

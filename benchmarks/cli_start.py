@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from machine import cpu_name  # benchmarks/machine.py (the script folder is on sys.path)
+
 REPO = Path(__file__).resolve().parent.parent
 GOAL_S = 1.0
 COMMANDS = {
@@ -30,14 +32,6 @@ COMMANDS = {
 }
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def wall_time(args: list[str], env: dict[str, str]) -> float:

@@ -31,11 +31,9 @@ def ask(
 ) -> None:
     """Answer a question from your documents, with numbered citations."""
     from cli.conversations import Continued
-    from cli.report import print_answer, print_images
+    from cli.report import print_answer, print_images, read_stream
     from rag.app import build_engine, build_image_embedder, build_store
     from rag.retrieval.image_search import images_for_answer
-    from rag.text.terminal import safe
-    from rag.types import Answer
 
     s = load_settings(
         collection=collection,
@@ -51,15 +49,7 @@ def ask(
     engine = build_engine(s, store=store)
     convo = Continued(s, conversation) if conversation else None
     live = sys.stdout.isatty() and not as_json
-    answer, streamed = None, ""
-    for event in engine.stream(question, convo.history if convo else None, path_glob=path_glob):
-        if isinstance(event, Answer):
-            answer = event
-        elif live:
-            streamed += event
-            print(safe(event), end="", flush=True)
-    if answer is None:  # the engine always ends with an Answer; a stream without one is a bug
-        raise RuntimeError("the answer stream ended without an answer")
+    answer, streamed = read_stream(engine.stream(question, convo.history if convo else None, path_glob=path_glob), live)
     # images are shown to the user, never sent to the LLM
     images = images_for_answer(s, store, question, answer.rewritten_query, embedder=build_image_embedder(s))
     if convo:

@@ -149,10 +149,8 @@ class Continued:
 def chat_loop(settings, conversation_id: str | None = None, user: str = "") -> None:
     """`rag chat --cli`: ask, answer with sources, repeat (an empty line or Ctrl-D ends); every
     answer is saved in the conversation `conversation_id` (or a new one)."""
-    from cli.report import print_answer
+    from cli.report import print_answer, read_stream
     from rag.app import build_engine
-    from rag.text.terminal import safe
-    from rag.types import Answer
 
     convo = Continued(settings, conversation_id, user)
     engine = build_engine(settings)
@@ -165,14 +163,6 @@ def chat_loop(settings, conversation_id: str | None = None, user: str = "") -> N
             break
         if not question:
             break
-        answer, streamed = None, ""
-        for event in engine.stream(question, convo.history):
-            if isinstance(event, Answer):
-                answer = event
-            elif live:
-                streamed += event
-                print(safe(event), end="", flush=True)
-        if answer is None:  # the engine always ends with an Answer; a stream without one is a bug
-            raise RuntimeError("the answer stream ended without an answer")
+        answer, streamed = read_stream(engine.stream(question, convo.history), live)
         print_answer(answer, streamed=streamed if live else None)
         convo.save(question, answer)

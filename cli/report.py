@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.console import Console
 from rich.table import Table
 
 from rag.settings import Settings
-from rag.text.terminal import line, plain
+from rag.text.terminal import line, plain, safe
 from rag.types import Answer, FileStatus, IngestReport, Source, Timings
 
 STYLE = {
@@ -171,3 +173,18 @@ def print_images(images: list, console: Console | None = None) -> None:
     for h in images:
         table.add_row(plain(h.path), str(h.page or ""), f"{h.score:.3f}")
     (console or Console()).print(table)
+
+
+def read_stream(events: Iterable[str | Answer], live: bool) -> tuple[Answer, str]:
+    """Print an answer's text pieces as they come (when `live`); return the final Answer and the text shown."""
+    answer, streamed = None, ""
+    for event in events:
+        if isinstance(event, Answer):
+            answer = event
+        elif live:
+            streamed += event
+            print(safe(event), end="", flush=True)
+    if answer is None:  # the engine always ends with an Answer; a stream without one is a bug
+        raise RuntimeError("the answer stream ended without an answer")
+    return answer, streamed
+

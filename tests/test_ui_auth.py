@@ -94,3 +94,15 @@ def test_the_ui_serves_https_with_a_certificate(tmp_path, embedder):
         assert page.status_code == 200 and "ragspace" in page.text
     finally:
         demo.close()
+
+
+def test_rag_chat_refuses_public_bind_before_loading_anything(monkeypatch):
+    from rag.settings import Settings
+    from ui.launch import chat_command
+
+    monkeypatch.setenv("RAG_UI_HOST", "0.0.0.0")
+    with pytest.raises(ConfigError, match=r"Refusing to serve the chat UI on 0\.0\.0\.0"):
+        chat_command(block=False)
+    with pytest.raises(ConfigError, match=r"on 10\.1\.2\.3 without authentication"):
+        chat_command(host="10.1.2.3", block=False)
+    assert not (Path(Settings().home) / "chroma").exists()  # nothing was created

@@ -389,14 +389,3 @@ def test_non_loopback_without_auth_is_refused():
     assert not is_loopback("myhost.example")
     with pytest.raises(ConfigError, match="user:password"):
         parse_auth("no-colon")
-
-
-def test_rag_chat_refuses_public_bind_before_loading_anything(monkeypatch):
-    from ui.launch import chat_command
-
-    monkeypatch.setenv("RAG_UI_HOST", "0.0.0.0")
-    with pytest.raises(ConfigError, match=r"Refusing to serve the chat UI on 0\.0\.0\.0"):
-        chat_command(block=False)
-    with pytest.raises(ConfigError, match=r"on 10\.1\.2\.3 without authentication"):
-        chat_command(host="10.1.2.3", block=False)
-    assert not (Path(Settings().home) / "chroma").exists()  # nothing was created

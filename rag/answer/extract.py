@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.answer.answered import WORD, content_terms, has_type, question_type, stem, why_unanswered
+from rag.answer.answered import has_type, question_type, why_unanswered
+from rag.answer.question_words import topic_words, without_common_words
 from rag.answer.quote_clause import answering_clause
 from rag.answer.quote_signals import (
     asks_kinds,
@@ -42,7 +43,6 @@ from rag.answer.quote_signals import (
     terms,
 )
 from rag.answer.sentence_vectors import SentenceVectors
-from rag.text.words import STOPWORDS
 from rag.types import Source
 
 __all__ = ["Extract", "SentenceVectors", "Span", "extract_answer", "pick_sentences"]
@@ -373,12 +373,6 @@ def extract_answer(
     return Extract(text, spans, why is None, qtype, score, topic_words(question, sources), why)
 
 
-def topic_words(question: str, sources: Sequence[Source]) -> list[str]:
-    """The question's content words the sources contain (what "The documents discuss ..." names)."""
-    present = set().union(*(set(content_terms(s.text)) for s in sources))
-    return list(dict.fromkeys(w for w in WORD.findall(question) if w.lower() not in STOPWORDS and stem(w) in present))
-
-
 def pick_sentences(
     question: str,
     sources: Sequence[Source],
@@ -402,12 +396,3 @@ def pick_sentences(
     if focused != question:
         extract.topic = topic_words(question, sources)
     return extract
-
-
-def without_common_words(question: str, common_words: Callable[[str, float], list[str]] | None, share: float) -> str:
-    """The question without the words of it that at least `share` of the collection's chunks contain."""
-    common = common_words(question, share) if share < 1 and common_words is not None else []
-    if not common:
-        return question
-    pattern = r"\b(?:" + "|".join(re.escape(w) for w in common) + r")\b"
-    return " ".join(re.sub(pattern, " ", question).split())
