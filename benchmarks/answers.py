@@ -40,9 +40,10 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from query import run_in_workdir  # benchmarks/query.py (the script folder is on sys.path)
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -304,12 +305,7 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=None, help="keep (and reuse) collections here")
     ap.add_argument("--out", type=Path, default=None, help="per-question answers (JSON)")
     args = ap.parse_args()
-    if args.workdir:
-        args.workdir.mkdir(parents=True, exist_ok=True)
-        run(args, args.workdir)
-    else:
-        with tempfile.TemporaryDirectory() as d:
-            run(args, Path(d))
+    run_in_workdir(run, args)
 
 
 if __name__ == "__main__":
